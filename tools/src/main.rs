@@ -1,0 +1,2 @@
+//! `evtpm`: host tools.
+fn main() {}

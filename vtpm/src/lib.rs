@@ -1,0 +1,18 @@
+//! evtpm's TPM 2.0 engine.
+//!
+//! [`Tpm::manufacture`] creates a TPM with fresh primary seeds drawn from the [`Platform`]'s
+//! entropy source; [`Tpm::execute`] runs one command and is the only entry point for commands. It
+//! never panics and always writes a well-formed response. The engine does no I/O: the platform
+//! gives it entropy and a monotonic clock, and the host (`evtpm serve`) or the firmware (`svsm`)
+//! moves the bytes.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod command;
+pub mod crypto;
+mod engine;
+
+pub use engine::{Config, ManufactureError, Platform, PlatformError, Tpm};
+pub use tpm_proto::{MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};
