@@ -11,6 +11,8 @@ macro_rules! wire_flags {
             pub const RESERVED: $int = $reserved;
         }
         impl<'a> Unmarshal<'a> for $name {
+            // Some types have no reserved bits; the mask is then zero by design.
+            #[allow(clippy::bad_bit_mask)]
             fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
                 let v: $int = r.read()?;
                 if v & Self::RESERVED != 0 {
@@ -142,7 +144,8 @@ bitflags! {
         const V = 1 << 29;
     }
 }
-wire_flags!(TpmaCc(u32), reserved = 0);
+// Bits 16..=21 and 30..=31 are reserved (reference `TPMA_CC_reserved`).
+wire_flags!(TpmaCc(u32), reserved = 0xC03F_0000);
 
 bitflags! {
     /// `TPMA_MODES` (Part 2, table 39).

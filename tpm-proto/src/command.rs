@@ -31,10 +31,17 @@ impl CommandHeader {
         if tag != St::Sessions && tag != St::NoSessions {
             return Err(Rc::BadTag);
         }
-        if size as usize != cmd.len() || (size as usize) < HEADER_SIZE || cmd.len() > MAX_COMMAND_SIZE {
+        if size as usize != cmd.len()
+            || (size as usize) < HEADER_SIZE
+            || cmd.len() > MAX_COMMAND_SIZE
+        {
             return Err(Rc::CommandSize);
         }
-        Ok(CommandHeader { tag, size, cc: Cc(cc) })
+        Ok(CommandHeader {
+            tag,
+            size,
+            cc: Cc(cc),
+        })
     }
 }
 
@@ -74,7 +81,11 @@ pub struct CommandDesc {
 impl CommandDesc {
     /// Number of handles that need authorization.
     pub fn auth_handles(&self) -> usize {
-        self.auth.iter().take(self.handles as usize).filter(|r| **r != AuthRole::None).count()
+        self.auth
+            .iter()
+            .take(self.handles as usize)
+            .filter(|r| **r != AuthRole::None)
+            .count()
     }
 
     /// The `TPMA_CC` of this command.
@@ -98,7 +109,10 @@ impl CommandDesc {
 
     /// Looks up a command code in [`COMMANDS`].
     pub fn find(cc: Cc) -> Option<&'static CommandDesc> {
-        COMMANDS.binary_search_by_key(&cc, |d| d.cc).ok().map(|i| &COMMANDS[i])
+        COMMANDS
+            .binary_search_by_key(&cc, |d| d.cc)
+            .ok()
+            .map(|i| &COMMANDS[i])
     }
 }
 

@@ -21,7 +21,7 @@ pub mod structures;
 
 pub use attributes::*;
 pub use constants::*;
-pub use marshal::{Marshal, Reader, Unmarshal, WriteError, Writer};
+pub use marshal::{AllowNull, Marshal, Reader, Unmarshal, UnmarshalNullable, WriteError, Writer};
 pub use rc::Rc;
 pub use structures::*;
 

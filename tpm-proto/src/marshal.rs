@@ -82,6 +82,19 @@ impl<'a> Reader<'a> {
     pub fn read<T: Unmarshal<'a>>(&mut self) -> Result<T, Rc> {
         T::unmarshal(self)
     }
+
+    /// Runs `f` and also returns the exact bytes it consumed: what a Name or a signature is
+    /// computed over (`TPMT_PUBLIC`, `TPMS_NV_PUBLIC`, `TPMS_ATTEST`), without re-marshalling.
+    pub fn with_raw<T>(
+        &mut self,
+        f: impl FnOnce(&mut Reader<'a>) -> Result<T, Rc>,
+    ) -> Result<(T, &'a [u8]), Rc> {
+        let start = self.pos;
+        let v = f(self)?;
+        // `start <= self.pos <= buf.len()`: the cursor only moves forward and stays in bounds.
+        let raw = self.buf.get(start..self.pos).unwrap_or_default();
+        Ok((v, raw))
+    }
 }
 
 /// The buffer given to a [`Writer`] was too small.
@@ -210,6 +223,30 @@ pub trait Unmarshal<'a>: Sized {
             return Err(Rc::Size);
         }
         Ok(v)
+    }
+}
+
+/// A type whose Part 2 interface has a `+` form (`TPMI_ALG_HASH+`, `TPMT_SYM_DEF+`,
+/// `TPMI_RH_HIERARCHY+`, ...): the reference's `allowNull` flag, which lets `TPM_ALG_NULL` or
+/// `TPM_RH_NULL` (for `TPMI_SH_AUTH_SESSION+`, `TPM_RS_PW`) through. [`Unmarshal`] on such a type is
+/// the strict form.
+pub trait UnmarshalNullable<'a>: Sized {
+    fn unmarshal_nullable(r: &mut Reader<'a>, allow_null: bool) -> Result<Self, Rc>;
+}
+
+/// The `+` form of `T` as a parameter type: unmarshals with `allow_null` set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AllowNull<T>(pub T);
+
+impl<'a, T: UnmarshalNullable<'a>> Unmarshal<'a> for AllowNull<T> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
+        T::unmarshal_nullable(r, true).map(AllowNull)
+    }
+}
+
+impl<T: Marshal> Marshal for AllowNull<T> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), WriteError> {
+        self.0.marshal(w)
     }
 }
 
