@@ -11,10 +11,36 @@ mod algorithm;
 mod basic;
 mod interface;
 mod list;
+mod public;
 mod scheme;
 
 pub use algorithm::*;
 pub use basic::*;
 pub use interface::*;
 pub use list::*;
+pub use public::*;
 pub use scheme::*;
+
+use crate::marshal::Reader;
+use crate::rc::Rc;
+
+/// Unmarshals a size-prefixed structure (`TPM2B_PUBLIC`, `TPM2B_ECC_POINT`, ...) the way the
+/// reference does: the structure is read from the enclosing buffer, then the bytes it consumed
+/// must equal the size (`TPM_RC_SIZE` otherwise). A zero size is `TPM_RC_SIZE` unless
+/// `allow_empty` (only `TPM2B_SENSITIVE`), in which case it is `None`.
+pub(crate) fn read_sized<'a, T>(
+    r: &mut Reader<'a>,
+    allow_empty: bool,
+    f: impl FnOnce(&mut Reader<'a>) -> Result<T, Rc>,
+) -> Result<Option<T>, Rc> {
+    let size = usize::from(r.u16()?);
+    if size == 0 {
+        return if allow_empty { Ok(None) } else { Err(Rc::Size) };
+    }
+    let start = r.position();
+    let v = f(r)?;
+    if r.position() - start != size {
+        return Err(Rc::Size);
+    }
+    Ok(Some(v))
+}
