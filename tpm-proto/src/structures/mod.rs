@@ -13,6 +13,7 @@ mod interface;
 mod list;
 mod public;
 mod scheme;
+mod sensitive;
 
 pub use algorithm::*;
 pub use basic::*;
@@ -20,6 +21,7 @@ pub use interface::*;
 pub use list::*;
 pub use public::*;
 pub use scheme::*;
+pub use sensitive::*;
 
 use crate::marshal::Reader;
 use crate::rc::Rc;
