@@ -14,6 +14,7 @@ mod list;
 mod public;
 mod scheme;
 mod sensitive;
+mod signature;
 
 pub use algorithm::*;
 pub use basic::*;
@@ -22,6 +23,7 @@ pub use list::*;
 pub use public::*;
 pub use scheme::*;
 pub use sensitive::*;
+pub use signature::*;
 
 use crate::marshal::Reader;
 use crate::rc::Rc;
