@@ -8,6 +8,7 @@
 #[macro_use]
 mod macros;
 mod algorithm;
+mod attest;
 mod basic;
 mod interface;
 mod list;
@@ -17,6 +18,7 @@ mod sensitive;
 mod signature;
 
 pub use algorithm::*;
+pub use attest::*;
 pub use basic::*;
 pub use interface::*;
 pub use list::*;
