@@ -31,7 +31,7 @@ macro_rules! wire_flags {
 
 bitflags! {
     /// `TPMA_ALGORITHM` (Part 2, table 31).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaAlgorithm: u32 {
         const ASYMMETRIC = 1 << 0;
         const SYMMETRIC = 1 << 1;
@@ -47,7 +47,7 @@ wire_flags!(TpmaAlgorithm(u32), reserved = 0xFFFF_F8F0);
 bitflags! {
     /// `TPMA_OBJECT` (Part 2, table 32). `firmwareLimited` and `svnLimited` (bits 8, 9, added in
     /// revision 1.83) are not implemented and unmarshal as reserved, as in libtpms.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaObject: u32 {
         const FIXED_TPM = 1 << 1;
         const ST_CLEAR = 1 << 2;
@@ -67,7 +67,7 @@ wire_flags!(TpmaObject(u32), reserved = 0xFFF0_F309);
 
 bitflags! {
     /// `TPMA_SESSION` (Part 2, table 33).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaSession: u8 {
         const CONTINUE_SESSION = 1 << 0;
         const AUDIT_EXCLUSIVE = 1 << 1;
@@ -81,7 +81,7 @@ wire_flags!(TpmaSession(u8), reserved = 0x18);
 
 bitflags! {
     /// `TPMA_LOCALITY` (Part 2, table 34).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaLocality: u8 {
         const ZERO = 1 << 0;
         const ONE = 1 << 1;
@@ -95,7 +95,7 @@ wire_flags!(TpmaLocality(u8), reserved = 0);
 
 bitflags! {
     /// `TPMA_PERMANENT` (Part 2, table 35).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaPermanent: u32 {
         const OWNER_AUTH_SET = 1 << 0;
         const ENDORSEMENT_AUTH_SET = 1 << 1;
@@ -109,7 +109,7 @@ wire_flags!(TpmaPermanent(u32), reserved = 0);
 
 bitflags! {
     /// `TPMA_STARTUP_CLEAR` (Part 2, table 36).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaStartupClear: u32 {
         const PH_ENABLE = 1 << 0;
         const SH_ENABLE = 1 << 1;
@@ -122,7 +122,7 @@ wire_flags!(TpmaStartupClear(u32), reserved = 0);
 
 bitflags! {
     /// `TPMA_MEMORY` (Part 2, table 37).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaMemory: u32 {
         const SHARED_RAM = 1 << 0;
         const SHARED_NV = 1 << 1;
@@ -133,7 +133,7 @@ wire_flags!(TpmaMemory(u32), reserved = 0);
 
 bitflags! {
     /// `TPMA_CC` (Part 2, table 38). `commandIndex` is bits 0..=15, `cHandles` bits 25..=27.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaCc: u32 {
         const COMMAND_INDEX = 0xFFFF;
         const NV = 1 << 22;
@@ -149,7 +149,7 @@ wire_flags!(TpmaCc(u32), reserved = 0xC03F_0000);
 
 bitflags! {
     /// `TPMA_MODES` (Part 2, table 39).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaModes: u32 {
         const FIPS_140_2 = 1 << 0;
         const FIPS_140_3 = 1 << 1;
@@ -160,7 +160,7 @@ wire_flags!(TpmaModes(u32), reserved = 0);
 
 bitflags! {
     /// `TPMA_NV` (Part 2, table 233). `TPM_NT` is bits 4..=7.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct TpmaNv: u32 {
         const PPWRITE = 1 << 0;
         const OWNERWRITE = 1 << 1;
