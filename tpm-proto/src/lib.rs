@@ -17,6 +17,7 @@ pub mod constants;
 pub mod framing;
 pub mod marshal;
 pub mod rc;
+pub mod roundtrip;
 pub mod structures;
 
 pub use attributes::*;
