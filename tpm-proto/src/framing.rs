@@ -86,7 +86,9 @@ pub mod svsm {
             if page.len() < REQ_BUFFER {
                 return Err(RequestError::Truncated);
             }
-            let le32 = |at: usize| u32::from_le_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]]);
+            let le32 = |at: usize| {
+                u32::from_le_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]])
+            };
             let cmd = le32(REQ_COMMAND);
             if cmd != TPM_SEND_COMMAND {
                 return Err(RequestError::UnsupportedCommand(cmd));
@@ -163,13 +165,25 @@ mod tests {
         let mut page = [0u8; PAGE_SIZE];
         page[0] = 8;
         page[5..9].copy_from_slice(&4088u32.to_le_bytes());
-        assert_eq!(Request::parse(&page, 4096), Err(RequestError::Oversized(4088)));
+        assert_eq!(
+            Request::parse(&page, 4096),
+            Err(RequestError::Oversized(4088))
+        );
         page[5..9].copy_from_slice(&4087u32.to_le_bytes());
         assert!(Request::parse(&page, 4096).is_ok());
-        assert_eq!(Request::parse(&page, 1024), Err(RequestError::Oversized(4087)));
+        assert_eq!(
+            Request::parse(&page, 1024),
+            Err(RequestError::Oversized(4087))
+        );
         page[0] = 9;
-        assert_eq!(Request::parse(&page, 4096), Err(RequestError::UnsupportedCommand(9)));
-        assert_eq!(Request::parse(&page[..8], 4096), Err(RequestError::Truncated));
+        assert_eq!(
+            Request::parse(&page, 4096),
+            Err(RequestError::UnsupportedCommand(9))
+        );
+        assert_eq!(
+            Request::parse(&page[..8], 4096),
+            Err(RequestError::Truncated)
+        );
     }
 
     #[test]

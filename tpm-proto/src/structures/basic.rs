@@ -46,8 +46,12 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// All implemented hashes, in `TPM_ALG_ID` order.
-    pub const ALL: [HashAlg; HASH_COUNT] =
-        [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512];
+    pub const ALL: [HashAlg; HASH_COUNT] = [
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+        HashAlg::Sha384,
+        HashAlg::Sha512,
+    ];
 
     pub const fn from_alg(alg: AlgId) -> Option<HashAlg> {
         match alg {
@@ -118,7 +122,10 @@ pub struct TpmtHa<'a> {
 impl<'a> Unmarshal<'a> for TpmtHa<'a> {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
         let hash: HashAlg = r.read()?;
-        Ok(TpmtHa { hash, digest: r.bytes(hash.size())? })
+        Ok(TpmtHa {
+            hash,
+            digest: r.bytes(hash.size())?,
+        })
     }
 }
 
@@ -158,7 +165,10 @@ impl<'a> Unmarshal<'a> for TpmlDigestValues<'a> {
         if count > HASH_COUNT {
             return Err(Rc::Size);
         }
-        let mut out = TpmlDigestValues { count, ..Default::default() };
+        let mut out = TpmlDigestValues {
+            count,
+            ..Default::default()
+        };
         for slot in out.digests.iter_mut().take(count) {
             *slot = Some(r.read()?);
         }
@@ -195,7 +205,9 @@ impl TpmsPcrSelection {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pcr_select[..self.size_of_select as usize].iter().all(|&b| b == 0)
+        self.pcr_select[..self.size_of_select as usize]
+            .iter()
+            .all(|&b| b == 0)
     }
 }
 
@@ -212,7 +224,11 @@ impl<'a> Unmarshal<'a> for TpmsPcrSelection {
         }
         let mut pcr_select = [0u8; PCR_SELECT_MAX];
         pcr_select[..size_of_select as usize].copy_from_slice(r.bytes(size_of_select as usize)?);
-        Ok(TpmsPcrSelection { hash, size_of_select, pcr_select })
+        Ok(TpmsPcrSelection {
+            hash,
+            size_of_select,
+            pcr_select,
+        })
     }
 }
 
@@ -257,7 +273,10 @@ impl<'a> Unmarshal<'a> for TpmlPcrSelection {
         if count > HASH_COUNT {
             return Err(Rc::Size);
         }
-        let mut out = TpmlPcrSelection { count, ..Default::default() };
+        let mut out = TpmlPcrSelection {
+            count,
+            ..Default::default()
+        };
         for slot in out.selections.iter_mut().take(count) {
             *slot = Some(r.read()?);
         }
@@ -320,7 +339,11 @@ pub struct TpmsAuthResponse<'a> {
 
 impl<'a> Unmarshal<'a> for TpmsAuthResponse<'a> {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
-        Ok(TpmsAuthResponse { nonce: r.read()?, attributes: r.read()?, hmac: r.read()? })
+        Ok(TpmsAuthResponse {
+            nonce: r.read()?,
+            attributes: r.read()?,
+            hmac: r.read()?,
+        })
     }
 }
 
@@ -342,7 +365,10 @@ mod tests {
         b[1] = 65;
         assert_eq!(Tpm2bDigest::unmarshal(&mut Reader::new(&b)), Err(Rc::Size));
         b[1] = 64;
-        assert_eq!(Tpm2bDigest::unmarshal(&mut Reader::new(&b)).unwrap().len(), 64);
+        assert_eq!(
+            Tpm2bDigest::unmarshal(&mut Reader::new(&b)).unwrap().len(),
+            64
+        );
     }
 
     #[test]
@@ -363,7 +389,10 @@ mod tests {
     #[test]
     fn auth_command_rejects_non_session_handle() {
         let b = [0x80, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(TpmsAuthCommand::unmarshal(&mut Reader::new(&b)), Err(Rc::Handle));
+        assert_eq!(
+            TpmsAuthCommand::unmarshal(&mut Reader::new(&b)),
+            Err(Rc::Handle)
+        );
         let b = [0x40, 0, 0, 9, 0, 0, 1, 0, 0];
         let a = TpmsAuthCommand::unmarshal(&mut Reader::new(&b)).unwrap();
         assert_eq!(a.session_handle, Handle::Pw);
