@@ -60,7 +60,7 @@ pub enum AuthRole {
 
 /// The interface type of a handle in a command's handle area (Part 2, section 9: `TPMI_DH_*`,
 /// `TPMI_RH_*`, `TPMI_SH_*`). Unmarshalling a handle checks it against its type first; a value
-/// outside the type is `TPM_RC_VALUE` (`TPM_RC_HANDLE` for session types), numbered by handle.
+/// outside the type is `TPM_RC_VALUE`, numbered by handle.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HandleType {
     /// `TPMI_DH_PCR`.
@@ -150,10 +150,10 @@ impl HandleType {
             T::PolicySession => ty == ht::PolicySession,
             T::HmacSession => ty == ht::HmacSession,
         };
-        match (ok, self) {
-            (true, _) => Ok(()),
-            (false, T::PolicySession | T::HmacSession) => Err(Rc::Handle),
-            (false, _) => Err(Rc::Value),
+        if ok {
+            Ok(())
+        } else {
+            Err(Rc::Value)
         }
     }
 }

@@ -54,6 +54,7 @@ pub(crate) const SEED_SIZE: usize = 64;
 /// Per-hierarchy secrets, created at manufacture (Part 1, section 14).
 pub(crate) struct Hierarchy {
     /// The primary seed (EPS, SPS, PPS, or the null seed).
+    #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub seed: Zeroizing<[u8; SEED_SIZE]>,
     /// The hierarchy proof (ehProof, shProof, phProof; nullProof), the HMAC key of tickets.
     pub proof: Zeroizing<[u8; SEED_SIZE]>,
@@ -121,6 +122,7 @@ pub struct Tpm<P: Platform> {
     pub(crate) platform_h: Hierarchy,
     pub(crate) owner_h: Hierarchy,
     pub(crate) endorsement_h: Hierarchy,
+    #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     pub(crate) pcrs: Pcrs,

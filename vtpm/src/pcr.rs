@@ -19,7 +19,11 @@ struct PcrAttr {
 }
 
 const fn attr(state_save: bool, reset: u8, extend: u8) -> PcrAttr {
-    PcrAttr { state_save, reset, extend }
+    PcrAttr {
+        state_save,
+        reset,
+        extend,
+    }
 }
 
 static ATTRS: [PcrAttr; PCR_COUNT] = [
@@ -110,8 +114,8 @@ impl Pcrs {
         self.pending = saved.pending;
         for h in HashAlg::ALL {
             let b = bank_index(h);
-            for pcr in 0..PCR_COUNT {
-                self.values[b][pcr] = if ATTRS[pcr].state_save {
+            for (pcr, attr) in ATTRS.iter().enumerate() {
+                self.values[b][pcr] = if attr.state_save {
                     saved.values[b][pcr]
                 } else {
                     initial_value(h, pcr, 0)
@@ -201,7 +205,11 @@ const fn locality_bit(locality: u8) -> u8 {
 /// this TPM does not report.
 pub(crate) fn property_mask(tag: PtPcr) -> Option<PcrMask> {
     let by = |f: &dyn Fn(&PcrAttr) -> bool| -> PcrMask {
-        ATTRS.iter().enumerate().filter(|(_, a)| f(a)).fold(0, |m, (i, _)| m | (1 << i))
+        ATTRS
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| f(a))
+            .fold(0, |m, (i, _)| m | (1 << i))
     };
     Some(match tag {
         PtPcr::Save => by(&|a| a.state_save),

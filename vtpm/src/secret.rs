@@ -19,7 +19,10 @@ impl core::fmt::Debug for AuthValue {
 
 impl AuthValue {
     pub fn empty() -> AuthValue {
-        AuthValue { buf: [0; MAX_DIGEST_SIZE], len: 0 }
+        AuthValue {
+            buf: [0; MAX_DIGEST_SIZE],
+            len: 0,
+        }
     }
 
     /// Copies `b`, dropping trailing zero octets as Part 1, 17.6.4.3 requires for comparison.
@@ -41,6 +44,7 @@ impl AuthValue {
         }
     }
 
+    #[allow(dead_code, reason = "session keys and HMACs read it")]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
