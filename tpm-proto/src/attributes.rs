@@ -11,8 +11,7 @@ macro_rules! wire_flags {
             pub const RESERVED: $int = $reserved;
         }
         impl<'a> Unmarshal<'a> for $name {
-            // Some types have no reserved bits; the mask is then zero by design.
-            #[allow(clippy::bad_bit_mask)]
+            #[allow(clippy::bad_bit_mask, reason = "some types reserve no bits")]
             fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
                 let v: $int = r.read()?;
                 if v & Self::RESERVED != 0 {

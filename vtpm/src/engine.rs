@@ -1,7 +1,11 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
-use alloc::vec::Vec;
+use crate::object::Objects;
+use crate::pcr::Pcrs;
+use crate::secret::AuthValue;
+use tpm_proto::Su;
+use zeroize::Zeroizing;
 
 /// What the engine needs from the machine it runs on.
 pub trait Platform {
@@ -35,8 +39,75 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_objects: 8, max_sessions: 16, nv_bytes: 64 * 1024 }
+        Config {
+            max_objects: 8,
+            max_sessions: 16,
+            nv_bytes: 64 * 1024,
+        }
     }
+}
+
+/// Size of primary seeds and proof values (Part 1, 14.3: at least twice the security strength
+/// of the largest hash; 64 bytes for SHA-512).
+pub(crate) const SEED_SIZE: usize = 64;
+
+/// Per-hierarchy secrets, created at manufacture (Part 1, section 14).
+pub(crate) struct Hierarchy {
+    /// The primary seed (EPS, SPS, PPS, or the null seed).
+    #[allow(dead_code, reason = "primary-key derivation reads it")]
+    pub seed: Zeroizing<[u8; SEED_SIZE]>,
+    /// The hierarchy proof (ehProof, shProof, phProof; nullProof), the HMAC key of tickets.
+    pub proof: Zeroizing<[u8; SEED_SIZE]>,
+    /// `authValue` of the hierarchy (ownerAuth, endorsementAuth, platformAuth).
+    pub auth: AuthValue,
+}
+
+impl core::fmt::Debug for Hierarchy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Hierarchy { .. }")
+    }
+}
+
+impl Hierarchy {
+    fn new<P: Platform>(platform: &mut P) -> Result<Hierarchy, ManufactureError> {
+        let mut seed = Zeroizing::new([0u8; SEED_SIZE]);
+        let mut proof = Zeroizing::new([0u8; SEED_SIZE]);
+        platform
+            .entropy(&mut seed[..])
+            .map_err(|_| ManufactureError::Entropy)?;
+        platform
+            .entropy(&mut proof[..])
+            .map_err(|_| ManufactureError::Entropy)?;
+        Ok(Hierarchy {
+            seed,
+            proof,
+            auth: AuthValue::empty(),
+        })
+    }
+}
+
+/// Power and startup state (Part 1, section 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Power {
+    /// No power: only the platform can act.
+    Off,
+    /// `_TPM_Init` done; only `TPM2_Startup` is accepted.
+    Init,
+    /// Started; every command is accepted.
+    Started,
+}
+
+/// `TPMS_CLOCK_INFO` bookkeeping (Part 1, section 36).
+#[derive(Debug, Clone)]
+pub(crate) struct Clock {
+    /// `Clock` when `base_ms` was taken; `Clock` never goes backwards.
+    pub clock_base: u64,
+    /// Platform time corresponding to `clock_base`.
+    pub base_ms: u64,
+    /// Platform time of the last `_TPM_Init` (`Time` counts from it).
+    pub init_ms: u64,
+    pub reset_count: u32,
+    pub restart_count: u32,
 }
 
 /// A TPM 2.0 instance.
@@ -45,17 +116,64 @@ pub struct Tpm<P: Platform> {
     pub(crate) platform: P,
     pub(crate) config: Config,
     pub(crate) drbg: Drbg,
-    pub(crate) _objects: Vec<()>,
+    pub(crate) power: Power,
+    /// The `TPM2_Shutdown` type seen since the last Startup, if any (orderly shutdown).
+    pub(crate) shutdown: Option<Su>,
+    pub(crate) platform_h: Hierarchy,
+    pub(crate) owner_h: Hierarchy,
+    pub(crate) endorsement_h: Hierarchy,
+    #[allow(dead_code, reason = "primary-key derivation reads it")]
+    pub(crate) null_h: Hierarchy,
+    pub(crate) lockout_auth: AuthValue,
+    pub(crate) pcrs: Pcrs,
+    /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
+    pub(crate) saved_pcrs: Option<Pcrs>,
+    pub(crate) objects: Objects,
+    pub(crate) clock: Clock,
+    /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
+    pub(crate) tested: bool,
+    pub(crate) cancel: bool,
 }
 
 impl<P: Platform> Tpm<P> {
-    /// Manufactures a TPM: fresh primary seeds from the platform's entropy source, default
-    /// hierarchy state, empty NV. The TPM is powered on and awaits `TPM2_Startup`.
+    /// Manufactures a TPM: fresh primary seeds and proofs from the platform's entropy source,
+    /// default hierarchy state, empty NV. The TPM is powered on and awaits `TPM2_Startup`.
     pub fn manufacture(config: Config, mut platform: P) -> Result<Self, ManufactureError> {
-        let mut seed = [0u8; 48];
-        platform.entropy(&mut seed).map_err(|_| ManufactureError::Entropy)?;
-        let drbg = Drbg::new(&seed, b"evtpm manufacture");
-        Ok(Tpm { platform, config, drbg, _objects: Vec::new() })
+        let mut seed = Zeroizing::new([0u8; 48]);
+        platform
+            .entropy(&mut seed[..])
+            .map_err(|_| ManufactureError::Entropy)?;
+        let drbg = Drbg::new(&seed[..], b"evtpm DRBG");
+        let platform_h = Hierarchy::new(&mut platform)?;
+        let owner_h = Hierarchy::new(&mut platform)?;
+        let endorsement_h = Hierarchy::new(&mut platform)?;
+        let null_h = Hierarchy::new(&mut platform)?;
+        let now = platform.monotonic_ms();
+        let objects = Objects::new(config.max_objects);
+        Ok(Tpm {
+            platform,
+            config,
+            drbg,
+            power: Power::Init,
+            shutdown: None,
+            platform_h,
+            owner_h,
+            endorsement_h,
+            null_h,
+            lockout_auth: AuthValue::empty(),
+            pcrs: Pcrs::new(),
+            saved_pcrs: None,
+            objects,
+            clock: Clock {
+                clock_base: 0,
+                base_ms: now,
+                init_ms: now,
+                reset_count: 0,
+                restart_count: 0,
+            },
+            tested: false,
+            cancel: false,
+        })
     }
 
     /// Executes one command received at `locality`, writing the response into `response`
@@ -66,12 +184,58 @@ impl<P: Platform> Tpm<P> {
         crate::command::execute(self, locality, command, response)
     }
 
-    /// `_TPM_Init`: power on or reset signal. The next command must be `TPM2_Startup`.
-    pub fn power_on(&mut self) {}
+    /// `_TPM_Init`: the power-on or reset signal. Volatile state is lost and the next command
+    /// must be `TPM2_Startup`. Seeds, hierarchy authorizations, NV and `Clock` persist.
+    pub fn power_on(&mut self) {
+        self.objects.flush_all();
+        self.power = Power::Init;
+        self.clock.init_ms = self.platform.monotonic_ms();
+        self.cancel = false;
+    }
 
-    /// Power removed: volatile state (loaded objects, sessions, PCRs) is lost.
-    pub fn power_off(&mut self) {}
+    /// Power removed. Without a preceding `TPM2_Shutdown` the next Startup is a TPM Reset.
+    pub fn power_off(&mut self) {
+        self.objects.flush_all();
+        self.power = Power::Off;
+    }
 
-    /// `TPM_SIGNAL_CANCEL_ON`/`_OFF`: long-running commands may return `TPM_RC_CANCELED`.
-    pub fn set_cancel(&mut self, _on: bool) {}
+    /// `TPM_SIGNAL_CANCEL_ON`/`_OFF`.
+    pub fn set_cancel(&mut self, on: bool) {
+        self.cancel = on;
+    }
+
+    /// True once `TPM2_Startup` has succeeded since the last `_TPM_Init`.
+    pub fn is_started(&self) -> bool {
+        self.power == Power::Started
+    }
+
+    /// The current `Clock` in milliseconds (Part 1, 36.3); advances while the TPM is powered.
+    pub(crate) fn clock_now(&self) -> u64 {
+        let now = self.platform.monotonic_ms();
+        self.clock
+            .clock_base
+            .saturating_add(now.saturating_sub(self.clock.base_ms))
+    }
+
+    /// `Time`: milliseconds since the last `_TPM_Init`.
+    pub(crate) fn time_now(&self) -> u64 {
+        self.platform
+            .monotonic_ms()
+            .saturating_sub(self.clock.init_ms)
+    }
+
+    /// Fills `out` from the DRBG, reseeding from the platform when it asks for it.
+    pub(crate) fn random(&mut self, out: &mut [u8]) -> Result<(), tpm_proto::Rc> {
+        if self.drbg.generate(out, &[]).is_ok() {
+            return Ok(());
+        }
+        let mut fresh = Zeroizing::new([0u8; 48]);
+        self.platform
+            .entropy(&mut fresh[..])
+            .map_err(|_| tpm_proto::Rc::Failure)?;
+        self.drbg.reseed(&fresh[..], &[]);
+        self.drbg
+            .generate(out, &[])
+            .map_err(|_| tpm_proto::Rc::Failure)
+    }
 }

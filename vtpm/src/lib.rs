@@ -13,6 +13,9 @@ extern crate alloc;
 mod command;
 pub mod crypto;
 mod engine;
+mod object;
+mod pcr;
+mod secret;
 
 pub use engine::{Config, ManufactureError, Platform, PlatformError, Tpm};
 pub use tpm_proto::{MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};

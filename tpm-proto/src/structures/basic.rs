@@ -309,7 +309,7 @@ impl<'a> Unmarshal<'a> for TpmsAuthCommand<'a> {
             && ht != crate::constants::ht::HmacSession
             && ht != crate::constants::ht::PolicySession
         {
-            return Err(Rc::Handle);
+            return Err(Rc::Value);
         }
         Ok(TpmsAuthCommand {
             session_handle,
@@ -391,7 +391,7 @@ mod tests {
         let b = [0x80, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(
             TpmsAuthCommand::unmarshal(&mut Reader::new(&b)),
-            Err(Rc::Handle)
+            Err(Rc::Value)
         );
         let b = [0x40, 0, 0, 9, 0, 0, 1, 0, 0];
         let a = TpmsAuthCommand::unmarshal(&mut Reader::new(&b)).unwrap();

@@ -1,18 +1,268 @@
-//! Command dispatch: header, handles, authorization area, parameters, response.
+//! Command dispatch (Part 1, section 18; Part 3, section 5): header, handle area, authorization
+//! area, then the handler reads its parameters and writes its response parameters.
+//!
+//! The checks and their order follow the reference implementation's `ExecuteCommand`, so every
+//! malformed command gets the code a reference TPM returns: header (`TPM_RC_BAD_TAG`,
+//! `TPM_RC_COMMAND_SIZE`, `TPM_RC_COMMAND_CODE`), startup state (`TPM_RC_INITIALIZE`), handles
+//! (interface type, then whether the entity is loaded), sessions (sizes, attributes, then
+//! authorization), then parameters (numbered errors, `TPM_RC_SIZE` for trailing bytes).
 
-use crate::engine::{Platform, Tpm};
+mod auth;
+mod capability;
+mod clock;
+mod hash;
+mod pcr;
+mod random;
+mod startup;
+mod testing;
+
+use crate::engine::{Platform, Power, Tpm};
+use auth::Sessions;
+use tpm_proto::command::{CommandDesc, CommandHeader};
+use tpm_proto::{
+    Cc, Handle, HashAlg, Marshal, Rc, Reader, St, Unmarshal, WriteError, Writer, HEADER_SIZE,
+};
+
+/// A parsed command, as a handler sees it.
+#[derive(Debug)]
+pub(crate) struct Command<'c> {
+    pub locality: u8,
+    #[allow(dead_code, reason = "read by session and audit handling")]
+    pub desc: &'static CommandDesc,
+    pub handles: [Handle; 3],
+    params: Reader<'c>,
+    param_n: u32,
+}
+
+impl<'c> Command<'c> {
+    /// The command's `i`-th handle.
+    pub fn handle(&self, i: usize) -> Handle {
+        self.handles.get(i).copied().unwrap_or(Handle::Null) // infallible for i < 3
+    }
+
+    /// Reads the next parameter; a failure carries this parameter's number.
+    pub fn param<T: Unmarshal<'c>>(&mut self) -> Result<T, Rc> {
+        self.param_n += 1;
+        let n = self.param_n;
+        self.params.read().map_err(|rc| rc.param(n))
+    }
+
+    /// Reads a `TPMI_ALG_HASH` parameter (`+` when `allow_null`).
+    pub fn hash_param(&mut self, allow_null: bool) -> Result<Option<HashAlg>, Rc> {
+        self.param_n += 1;
+        let n = self.param_n;
+        HashAlg::unmarshal_opt(&mut self.params, allow_null).map_err(|rc| rc.param(n))
+    }
+
+    /// Called after the last parameter: bytes left over are `TPM_RC_SIZE`.
+    pub fn end(&self) -> Result<(), Rc> {
+        if self.params.is_empty() {
+            Ok(())
+        } else {
+            Err(Rc::Size)
+        }
+    }
+}
+
+/// The response a handler builds: an optional handle and the parameter area.
+#[derive(Debug)]
+pub(crate) struct Response<'r> {
+    pub handle: Option<Handle>,
+    pub out: Writer<'r>,
+}
+
+impl Response<'_> {
+    /// Writes a response parameter. Responses are sized so that this cannot fail for a
+    /// `MAX_RESPONSE_SIZE` buffer; a failure is reported as `TPM_RC_SIZE`.
+    pub fn put<T: Marshal + ?Sized>(&mut self, v: &T) -> Result<(), Rc> {
+        self.out.write(v).map_err(|_: WriteError| Rc::Size)
+    }
+
+    pub fn u8(&mut self, v: u8) -> Result<(), Rc> {
+        self.put(&v)
+    }
+
+    pub fn u16(&mut self, v: u16) -> Result<(), Rc> {
+        self.put(&v)
+    }
+
+    pub fn u32(&mut self, v: u32) -> Result<(), Rc> {
+        self.put(&v)
+    }
+
+    pub fn u64(&mut self, v: u64) -> Result<(), Rc> {
+        self.put(&v)
+    }
+
+    /// Writes a `TPM2B` holding `b`.
+    pub fn sized(&mut self, b: &[u8]) -> Result<(), Rc> {
+        self.out.sized(b).map_err(|_| Rc::Size)
+    }
+}
+
+type Handler<P> = fn(&mut Tpm<P>, &mut Command<'_>, &mut Response<'_>) -> Result<(), Rc>;
+
+/// The handler of each implemented command. `TPM_CAP_COMMANDS` lists exactly these.
+pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
+    Some(match cc {
+        Cc::Startup => startup::startup,
+        Cc::Shutdown => startup::shutdown,
+        Cc::SelfTest => testing::self_test,
+        Cc::IncrementalSelfTest => testing::incremental_self_test,
+        Cc::GetTestResult => testing::get_test_result,
+        Cc::GetCapability => capability::get_capability,
+        Cc::GetRandom => random::get_random,
+        Cc::StirRandom => random::stir_random,
+        Cc::PcrRead => pcr::pcr_read,
+        Cc::PcrExtend => pcr::pcr_extend,
+        Cc::PcrEvent => pcr::pcr_event,
+        Cc::PcrReset => pcr::pcr_reset,
+        Cc::PcrAllocate => pcr::pcr_allocate,
+        Cc::Hash => hash::hash,
+        Cc::HashSequenceStart => hash::hash_sequence_start,
+        Cc::SequenceUpdate => hash::sequence_update,
+        Cc::SequenceComplete => hash::sequence_complete,
+        Cc::EventSequenceComplete => hash::event_sequence_complete,
+        Cc::ReadClock => clock::read_clock,
+        _ => return None,
+    })
+}
+
+/// True if `cc` is implemented.
+pub(crate) fn implemented<P: Platform>(cc: Cc) -> bool {
+    handler::<P>(cc).is_some()
+}
+
+/// Writes an error response (Part 1, 18.4: tag `TPM_ST_NO_SESSIONS`, size 10). A bad tag is
+/// answered with `TPM_ST_RSP_COMMAND` as TPM 1.2 software expects.
+fn error_response(rc: Rc, response: &mut [u8]) -> usize {
+    let tag = if rc == Rc::BadTag {
+        St::RspCommand
+    } else {
+        St::NoSessions
+    };
+    let Some(out) = response.get_mut(..HEADER_SIZE) else {
+        return 0;
+    };
+    out[0..2].copy_from_slice(&tag.0.to_be_bytes());
+    out[2..6].copy_from_slice(&(HEADER_SIZE as u32).to_be_bytes());
+    out[6..10].copy_from_slice(&rc.0.to_be_bytes());
+    HEADER_SIZE
+}
 
 pub(crate) fn execute<P: Platform>(
-    _tpm: &mut Tpm<P>,
-    _locality: u8,
-    _command: &[u8],
+    tpm: &mut Tpm<P>,
+    locality: u8,
+    command: &[u8],
     response: &mut [u8],
 ) -> usize {
-    // Placeholder until the dispatcher lands: TPM_RC_COMMAND_CODE.
-    let rsp = [0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x43];
-    if response.len() < rsp.len() {
-        return 0;
+    match run(tpm, locality, command, response) {
+        Ok(n) => n,
+        Err(rc) => {
+            if rc != Rc::Success {
+                log::debug!("command failed: {rc:?}");
+            }
+            error_response(rc, response)
+        }
     }
-    response[..10].copy_from_slice(&rsp);
-    10
+}
+
+fn run<P: Platform>(
+    tpm: &mut Tpm<P>,
+    locality: u8,
+    command: &[u8],
+    response: &mut [u8],
+) -> Result<usize, Rc> {
+    if response.len() < HEADER_SIZE {
+        return Ok(0);
+    }
+    let hdr = CommandHeader::parse(command)?;
+    let desc = CommandDesc::find(hdr.cc).ok_or(Rc::CommandCode)?;
+    let run_handler = handler::<P>(hdr.cc).ok_or(Rc::CommandCode)?;
+    match tpm.power {
+        Power::Off => return Err(Rc::Failure),
+        Power::Init if hdr.cc != Cc::Startup => return Err(Rc::Initialize),
+        _ => {}
+    }
+    if locality > 4 {
+        return Err(Rc::Locality);
+    }
+
+    // Handle area: interface type, then whether the entity is present.
+    let mut r = Reader::new(command);
+    r.bytes(HEADER_SIZE)?;
+    let mut handles = [Handle::Null; 3];
+    for (i, (ty, _)) in desc.handles.iter().enumerate() {
+        let n = i as u32 + 1;
+        let h = Handle(r.u32().map_err(|rc| rc.handle(n))?);
+        ty.check(h).map_err(|rc| rc.handle(n))?;
+        handles[i] = h;
+    }
+    for (i, h) in handles.iter().take(desc.handles.len()).enumerate() {
+        auth::entity_present(tpm, *h, i as u32)?;
+    }
+
+    // Authorization area.
+    let sessions = if hdr.tag == St::Sessions {
+        if desc.no_sessions {
+            return Err(Rc::AuthContext);
+        }
+        let auth_size = r.u32().map_err(|_| Rc::Authsize)? as usize;
+        if auth_size < 9 || auth_size > r.remaining() {
+            return Err(Rc::Authsize);
+        }
+        let area = r.sub(auth_size)?;
+        Sessions::parse(area)?
+    } else {
+        Sessions::none()
+    };
+    sessions.authorize(tpm, desc, &handles, locality)?;
+
+    // Parameters and execution.
+    let with_sessions = hdr.tag == St::Sessions;
+    let param_at =
+        HEADER_SIZE + if desc.response_handle { 4 } else { 0 } + if with_sessions { 4 } else { 0 };
+    let (head, body) = response.split_at_mut(param_at.min(response.len()));
+    let mut cmd = Command {
+        locality,
+        desc,
+        handles,
+        params: r,
+        param_n: 0,
+    };
+    let mut rsp = Response {
+        handle: None,
+        out: Writer::new(body),
+    };
+    run_handler(tpm, &mut cmd, &mut rsp)?;
+    let param_len = rsp.out.len();
+    let response_handle = rsp.handle;
+
+    // Response: header, handle, parameterSize, parameters, sessions.
+    let mut total = param_at + param_len;
+    if with_sessions {
+        let mut w = Writer::new(&mut body[param_len..]);
+        sessions.write_responses(&mut w).map_err(|_| Rc::Size)?;
+        total += w.len();
+    }
+    let mut w = Writer::new(head);
+    let tag = if with_sessions {
+        St::Sessions
+    } else {
+        St::NoSessions
+    };
+    let hdr_ok = (|| {
+        w.u16(tag.0)?;
+        w.u32(total as u32)?;
+        w.u32(Rc::Success.0)?;
+        if desc.response_handle {
+            w.u32(response_handle.unwrap_or(Handle::Null).0)?;
+        }
+        if with_sessions {
+            w.u32(param_len as u32)?;
+        }
+        Ok::<(), WriteError>(())
+    })();
+    hdr_ok.map_err(|_| Rc::Size)?;
+    Ok(total)
 }

@@ -3,5 +3,6 @@
 
 pub mod drbg;
 pub mod hash;
+pub mod hmac;
 
 pub use hash::{Digest, Hasher};

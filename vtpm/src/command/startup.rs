@@ -1,0 +1,68 @@
+//! TPM2_Startup and TPM2_Shutdown (Part 3, section 9; Part 1, section 12).
+
+use super::{Command, Response};
+use crate::engine::{Platform, Power, Tpm};
+use tpm_proto::{Rc, Su};
+
+/// `TPM2_Startup`: TPM Reset (CLEAR after anything but `Shutdown(STATE)`), TPM Restart (CLEAR
+/// after `Shutdown(STATE)`) or TPM Resume (STATE after `Shutdown(STATE)`).
+pub(crate) fn startup<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let su: Su = cmd.param()?;
+    cmd.end()?;
+    if tpm.power == Power::Started {
+        return Err(Rc::Initialize);
+    }
+    let orderly_state = tpm.shutdown == Some(Su::State);
+    match su {
+        Su::Clear if orderly_state => {
+            // TPM Restart.
+            tpm.clock.restart_count = tpm.clock.restart_count.wrapping_add(1);
+            tpm.pcrs.reset_all(cmd.locality, false);
+        }
+        Su::Clear => {
+            // TPM Reset.
+            tpm.clock.reset_count = tpm.clock.reset_count.wrapping_add(1);
+            tpm.clock.restart_count = 0;
+            tpm.pcrs.reset_all(cmd.locality, true);
+        }
+        Su::State if orderly_state => {
+            // TPM Resume.
+            tpm.clock.restart_count = tpm.clock.restart_count.wrapping_add(1);
+            if let Some(saved) = tpm.saved_pcrs.take() {
+                tpm.pcrs.resume(&saved);
+            }
+        }
+        Su::State => return Err(Rc::Value.param(1)),
+        _ => return Err(Rc::Value.param(1)),
+    }
+    tpm.saved_pcrs = None;
+    tpm.shutdown = None;
+    tpm.power = Power::Started;
+    Ok(())
+}
+
+/// `TPM2_Shutdown`: records an orderly shutdown; `STATE` saves the PCRs for a later Resume.
+pub(crate) fn shutdown<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let su: Su = cmd.param()?;
+    cmd.end()?;
+    match su {
+        Su::State => {
+            tpm.saved_pcrs = Some(tpm.pcrs.clone());
+            tpm.shutdown = Some(Su::State);
+        }
+        Su::Clear => {
+            tpm.saved_pcrs = None;
+            tpm.shutdown = Some(Su::Clear);
+        }
+        _ => return Err(Rc::Value.param(1)),
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Secret values: zeroized on drop, compared in constant time.
+
+use subtle::ConstantTimeEq;
+use tpm_proto::MAX_DIGEST_SIZE;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// An `authValue` (Part 1, 17.6.4): at most the size of the largest digest.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct AuthValue {
+    buf: [u8; MAX_DIGEST_SIZE],
+    len: u8,
+}
+
+impl core::fmt::Debug for AuthValue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "AuthValue(<{} bytes>)", self.len)
+    }
+}
+
+impl AuthValue {
+    pub fn empty() -> AuthValue {
+        AuthValue {
+            buf: [0; MAX_DIGEST_SIZE],
+            len: 0,
+        }
+    }
+
+    /// Copies `b`, dropping trailing zero octets as Part 1, 17.6.4.3 requires for comparison.
+    /// `None` if longer than a digest.
+    pub fn new(b: &[u8]) -> Option<AuthValue> {
+        if b.len() > MAX_DIGEST_SIZE {
+            return None;
+        }
+        let mut v = AuthValue::empty();
+        v.buf[..b.len()].copy_from_slice(b);
+        v.len = b.len() as u8;
+        v.trim();
+        Some(v)
+    }
+
+    fn trim(&mut self) {
+        while self.len > 0 && self.buf[self.len as usize - 1] == 0 {
+            self.len -= 1;
+        }
+    }
+
+    #[allow(dead_code, reason = "session keys and HMACs read it")]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Constant-time comparison with a presented password. Trailing zeros of `presented` are
+    /// ignored (Part 1, 19.6.4.1: authValue comparison after removing trailing zeros).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let mut n = presented.len();
+        while n > 0 && presented[n - 1] == 0 {
+            n -= 1;
+        }
+        let presented = &presented[..n];
+        // Length is not secret-dependent in a way that helps an attacker: compare a fixed-size
+        // buffer and the length together.
+        let mut other = [0u8; MAX_DIGEST_SIZE];
+        let len_ok = presented.len() == self.len as usize && presented.len() <= MAX_DIGEST_SIZE;
+        let m = presented.len().min(MAX_DIGEST_SIZE);
+        other[..m].copy_from_slice(&presented[..m]);
+        let eq = self.buf.ct_eq(&other);
+        other.zeroize();
+        bool::from(eq) & len_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_value_ignores_trailing_zeros() {
+        let a = AuthValue::new(b"abc\0\0").unwrap();
+        assert_eq!(a.as_bytes(), b"abc");
+        assert!(a.matches(b"abc"));
+        assert!(a.matches(b"abc\0"));
+        assert!(!a.matches(b"abd"));
+        assert!(!a.matches(b"ab"));
+        assert!(AuthValue::empty().matches(b""));
+        assert!(AuthValue::new(&[0u8; 65]).is_none());
+    }
+}
