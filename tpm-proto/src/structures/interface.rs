@@ -62,6 +62,7 @@ const fn is_policy_session(h: u32) -> bool {
 const fn is_one_of(h: u32, set: &[Handle]) -> bool {
     let mut i = 0;
     while i < set.len() {
+        // infallible: `i < set.len()` (a `const fn` cannot use iterators).
         if set[i].0 == h {
             return true;
         }
