@@ -13,7 +13,10 @@ pub struct Digest {
 impl Digest {
     /// A digest of `alg`'s size, all zero (a PCR after reset).
     pub fn zero(alg: HashAlg) -> Digest {
-        Digest { buf: [0; MAX_DIGEST_SIZE], len: alg.size() as u8 }
+        Digest {
+            buf: [0; MAX_DIGEST_SIZE],
+            len: alg.size() as u8,
+        }
     }
 
     /// A digest of `alg`'s size, all 0xFF (a PCR after a locality-4 reset).
@@ -28,7 +31,10 @@ impl Digest {
         let len = b.len().min(MAX_DIGEST_SIZE);
         let mut buf = [0; MAX_DIGEST_SIZE];
         buf[..len].copy_from_slice(&b[..len]);
-        Digest { buf, len: len as u8 }
+        Digest {
+            buf,
+            len: len as u8,
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -130,7 +136,10 @@ mod tests {
     // FIPS 180-4 examples ("abc"), from NIST's Cryptographic Standards and Guidelines examples.
     #[test]
     fn known_answers_abc() {
-        assert_eq!(hex(Hasher::digest(HashAlg::Sha1, &[b"abc"])), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            hex(Hasher::digest(HashAlg::Sha1, &[b"abc"])),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(
             hex(Hasher::digest(HashAlg::Sha256, &[b"a", b"bc"])),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
