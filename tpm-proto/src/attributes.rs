@@ -11,6 +11,8 @@ macro_rules! wire_flags {
             pub const RESERVED: $int = $reserved;
         }
         impl<'a> Unmarshal<'a> for $name {
+            // Some attributes reserve no bits (`RESERVED` = 0); the check stays uniform.
+            #[allow(clippy::bad_bit_mask)]
             fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
                 let v: $int = r.read()?;
                 if v & Self::RESERVED != 0 {
