@@ -7,10 +7,12 @@
 pub mod drbg;
 pub mod hash;
 pub mod hmac;
+pub mod kdf;
 
 pub use drbg::Drbg;
 pub use hash::{Digest, Hasher};
 pub use hmac::Hmac;
+pub use kdf::{kdf_a, kdf_e, mgf1};
 
 use tpm_proto::Rc;
 
