@@ -8,11 +8,13 @@ pub mod drbg;
 pub mod hash;
 pub mod hmac;
 pub mod kdf;
+pub mod sym;
 
 pub use drbg::Drbg;
 pub use hash::{Digest, Hasher};
 pub use hmac::Hmac;
 pub use kdf::{kdf_a, kdf_e, mgf1};
+pub use sym::{SymAlg, SymMode};
 
 use tpm_proto::Rc;
 
