@@ -109,7 +109,7 @@ fn prepare(
         }
         chain.copy_from_slice(iv);
     }
-    if matches!(mode, SymMode::Cbc | SymMode::Ecb) && len % BLOCK != 0 {
+    if matches!(mode, SymMode::Cbc | SymMode::Ecb) && len & (BLOCK - 1) != 0 {
         return Err(CryptoError::Size);
     }
     Ok((cipher, chain))
