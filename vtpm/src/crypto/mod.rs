@@ -5,12 +5,14 @@
 //! material (keys, DRBG state, derived masks) is wiped when dropped.
 
 pub mod drbg;
+pub mod ecc;
 pub mod hash;
 pub mod hmac;
 pub mod kdf;
 pub mod sym;
 
 pub use drbg::Drbg;
+pub use ecc::{EccCurve, EccPoint, EccPrivate, EccSignature};
 pub use hash::{Digest, Hasher};
 pub use hmac::Hmac;
 pub use kdf::{kdf_a, kdf_e, mgf1};
