@@ -9,8 +9,10 @@ pub mod ecc;
 pub mod hash;
 pub mod hmac;
 pub mod kdf;
+pub mod rsa;
 pub mod sym;
 
+pub use self::rsa::{find_prime, RsaDecryptScheme, RsaPrivate, RsaPublic, RsaSigScheme};
 pub use drbg::Drbg;
 pub use ecc::{EccCurve, EccPoint, EccPrivate, EccSignature};
 pub use hash::{Digest, Hasher};
