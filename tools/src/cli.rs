@@ -5,7 +5,7 @@ use crate::platform::HostPlatform;
 use crate::serve::machine::{Backend, Echo};
 use crate::serve::{Options, Server};
 use crate::wire::Deadlines;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -93,13 +93,14 @@ fn parse_ctrl(s: &str) -> Result<PathBuf, String> {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "target", required = true, multiple = false, args = ["mssim", "swtpm"])]
+#[group(skip)]
+#[command(group(ArgGroup::new("target").required(true)))]
 pub struct BenchArgs {
     /// Target speaks the MS simulator protocol (platform port PORT+1 gets POWER_ON, NV_ON).
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "target")]
     pub mssim: Option<String>,
     /// Target speaks swtpm's socket protocol (raw commands on the data port).
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "target")]
     pub swtpm: Option<String>,
     /// Timed rounds of the mix.
     #[arg(long, default_value_t = 1000, value_name = "N")]
@@ -110,22 +111,23 @@ pub struct BenchArgs {
     /// Send TPM2_Startup(CLEAR) before the mix (its result is reported, not required).
     #[arg(long)]
     pub startup: bool,
-    /// Name of the target in the output [default: evtpm-style URL of the target].
+    /// Name of the target in the output [default: its URL, e.g. swtpm://HOST:PORT].
     #[arg(long)]
     pub label: Option<String>,
 }
 
 #[derive(Debug, Args)]
-#[group(id = "proto", required = true, multiple = false, args = ["swtpm", "mssim"])]
+#[group(skip)]
+#[command(group(ArgGroup::new("proto").required(true)))]
 pub struct EchoArgs {
     /// Address to listen on (port 0: any free port).
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: String,
     /// Speak swtpm's socket protocol (data PORT, control PORT+1).
-    #[arg(long)]
+    #[arg(long, group = "proto")]
     pub swtpm: bool,
     /// Speak the MS simulator protocol (command PORT, platform PORT+1).
-    #[arg(long)]
+    #[arg(long, group = "proto")]
     pub mssim: bool,
 }
 
