@@ -2,6 +2,7 @@
 //! signal (power, cancel), shared by all connections behind one lock.
 
 use crate::wire;
+use std::panic::AssertUnwindSafe;
 
 /// What a transport drives: [`vtpm::Tpm`] in `evtpm serve`, [`Echo`] in `evtpm bench-echo`.
 pub trait Backend: Send {
@@ -60,6 +61,8 @@ pub struct Machine {
     backend: Box<dyn Backend>,
     powered: bool,
     startup_clear: bool,
+    /// The engine panicked: its state is suspect, every command answers `TPM_RC_FAILURE`.
+    failed: bool,
     largest: LargestSizes,
 }
 
@@ -68,6 +71,7 @@ impl std::fmt::Debug for Machine {
         f.debug_struct("Machine")
             .field("powered", &self.powered)
             .field("startup_clear", &self.startup_clear)
+            .field("failed", &self.failed)
             .field("largest", &self.largest)
             .finish_non_exhaustive()
     }
@@ -82,6 +86,7 @@ impl Machine {
             backend,
             powered: true,
             startup_clear,
+            failed: false,
             largest: LargestSizes::default(),
         };
         m.after_init();
@@ -93,15 +98,24 @@ impl Machine {
     }
 
     /// Executes a command; `None` when the TPM is powered off (or stopped), which each transport
-    /// answers in its own way.
+    /// answers in its own way. The engine promises never to panic; should it anyway, the server
+    /// survives and the TPM goes into failure mode (`TPM_RC_FAILURE` from then on).
     pub fn execute(&mut self, locality: u8, command: &[u8], response: &mut [u8]) -> Option<usize> {
         if !self.powered {
             return None;
         }
-        let n = self
-            .backend
-            .execute(locality, command, response)
-            .min(response.len());
+        if self.failed {
+            return Some(wire::write_response_header(response, super::TPM_RC_FAILURE));
+        }
+        let run = AssertUnwindSafe(|| self.backend.execute(locality, command, response));
+        let n = match std::panic::catch_unwind(run) {
+            Ok(n) => n.min(response.len()),
+            Err(_) => {
+                log::error!("the engine panicked; failure mode until the server restarts");
+                self.failed = true;
+                wire::write_response_header(response, super::TPM_RC_FAILURE)
+            }
+        };
         self.record_sizes(command, &response[..n]);
         Some(n)
     }
@@ -234,6 +248,27 @@ mod tests {
             *log.lock().unwrap(),
             ["startup", "off", "on", "startup", "on", "startup"]
         );
+    }
+
+    struct Panics;
+
+    impl Backend for Panics {
+        fn execute(&mut self, _l: u8, _c: &[u8], _r: &mut [u8]) -> usize {
+            panic!("engine bug");
+        }
+        fn power_on(&mut self) {}
+        fn power_off(&mut self) {}
+        fn set_cancel(&mut self, _on: bool) {}
+    }
+
+    #[test]
+    fn engine_panic_enters_failure_mode() {
+        let mut m = Machine::new(Box::new(Panics), false);
+        let mut rsp = [0u8; 16];
+        for _ in 0..2 {
+            let n = m.execute(0, &wire::STARTUP_CLEAR, &mut rsp).unwrap();
+            assert_eq!(wire::response_code(&rsp[..n]), Some(0x101));
+        }
     }
 
     #[test]
