@@ -236,3 +236,17 @@ fn tpm2_tools_over_the_swtpm_tcti() {
     );
     assert!(!err.contains("IO failure"), "{err}");
 }
+
+#[test]
+fn idle_timeout_closes_silent_connections_only() {
+    let srv = server(&["--idle-timeout", "1"]);
+    let mut busy = srv.connect("swtpm");
+    let mut idle = srv.connect("swtpm");
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_millis(1500) {
+        check_response(&swtpm_send(&mut busy, &GET_RANDOM_8));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(is_closed(&mut idle, Duration::from_secs(2)));
+    check_response(&swtpm_send(&mut busy, &GET_RANDOM_8));
+}
