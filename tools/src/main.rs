@@ -1,2 +1,4 @@
 //! `evtpm`: host tools.
-fn main() {}
+fn main() -> std::process::ExitCode {
+    evtpm::cli::main()
+}

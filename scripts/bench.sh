@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Latency of evtpm vs swtpm vs the transport floor, the same command mix in one run.
+#
+# Builds `evtpm` in release mode, then `evtpm bench-suite` starts `evtpm serve --swtpm`,
+# `swtpm socket --tpm2 --flags not-need-init,startup-clear` (Debian package `swtpm`) and
+# `evtpm bench-echo --swtpm` on free local ports, benchmarks each over one persistent
+# connection, prints a comparison table and one JSON line per target, and shuts them down.
+#
+# Usage: scripts/bench.sh [--iterations N] [--warmup N] [--swtpm-bin PATH]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v swtpm >/dev/null || { echo "swtpm not found (apt-get install swtpm)" >&2; exit 1; }
+cargo build --release -p evtpm --bin evtpm
+exec target/release/evtpm bench-suite "$@"

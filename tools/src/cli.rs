@@ -1,0 +1,222 @@
+//! Command-line interface.
+
+use crate::bench::{self, Target};
+use crate::platform::HostPlatform;
+use crate::serve::machine::{Backend, Echo};
+use crate::serve::{Options, Server};
+use crate::wire::Deadlines;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// evtpm host tools: serve the evtpm TPM 2.0 engine over the MS-simulator and swtpm socket
+/// protocols, and measure TPM command latency.
+#[derive(Debug, Parser)]
+#[command(name = "evtpm", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a TPM 2.0 (the evtpm engine, freshly manufactured, state in memory only) behind
+    /// TCP/unix sockets until SIGINT/SIGTERM, TPM_STOP or CMD_SHUTDOWN.
+    ///
+    /// Prints one line "listening on mssim=… platform=… swtpm=… ctrl=…" to stdout once ready.
+    /// Log level via RUST_LOG (default: info).
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Time a command mix (GetRandom, PCR_Extend, PCR_Read, GetCapability, Hash, ReadClock)
+    /// over one persistent connection; prints per-command median/p99 and one JSON line.
+    Bench(BenchArgs),
+    /// Answer every TPM command with a fixed 10-byte success response, no engine: the transport
+    /// floor that `bench` results can be compared with.
+    BenchEcho(EchoArgs),
+    /// Start `evtpm serve --swtpm`, swtpm and `evtpm bench-echo`, run the same mix against all
+    /// three and print a comparison table.
+    BenchSuite(SuiteArgs),
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  evtpm serve --mssim 127.0.0.1:2321
+      TPM2TOOLS_TCTI=mssim:host=127.0.0.1,port=2321 tpm2_startup -c
+  evtpm serve --swtpm 127.0.0.1:2321 --startup clear
+      TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=2321 tpm2_getrandom 8
+  evtpm serve --ctrl unix:/tmp/evtpm.sock
+      qemu-system-x86_64 -chardev socket,id=chrtpm,path=/tmp/evtpm.sock \\
+        -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0 …";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// MS TPM simulator protocol (tpm2-tss `mssim` TCTI, IBM TSS): TPM commands on PORT,
+    /// platform signals (power, NV, cancel) on PORT+1. Port 0 picks a free pair.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub mssim: Option<String>,
+    /// swtpm socket protocol (tpm2-tss `swtpm` TCTI): raw TPM commands on PORT, the swtpm
+    /// control channel on PORT+1 (or on --ctrl). Port 0 picks a free pair.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub swtpm: Option<String>,
+    /// swtpm control channel on a unix socket, as QEMU's `-tpmdev emulator` uses it (the data
+    /// channel is passed with CMD_SET_DATAFD). With --swtpm, replaces the control port PORT+1.
+    #[arg(long, value_name = "unix:PATH", value_parser = parse_ctrl)]
+    pub ctrl: Option<PathBuf>,
+    /// Come up started: send TPM2_Startup(CLEAR) internally after every power-on/_TPM_Init
+    /// (like swtpm's `--flags startup-clear`). Default: clients send TPM2_Startup themselves.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub startup: Option<StartupType>,
+    /// Most connections open at once, all ports together; further connections are closed.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections: usize,
+    /// Milliseconds a frame (command, signal, control message) may take to arrive once its
+    /// first byte has; slower clients are disconnected.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub frame_timeout_ms: u64,
+    /// Seconds a connection may sit idle between frames [default: unlimited].
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartupType {
+    /// TPM2_Startup(TPM_SU_CLEAR).
+    Clear,
+}
+
+fn parse_ctrl(s: &str) -> Result<PathBuf, String> {
+    match s.strip_prefix("unix:") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => Err("expected unix:PATH".into()),
+    }
+}
+
+#[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(ArgGroup::new("target").required(true)))]
+pub struct BenchArgs {
+    /// Target speaks the MS simulator protocol (platform port PORT+1 gets POWER_ON, NV_ON).
+    #[arg(long, value_name = "HOST:PORT", group = "target")]
+    pub mssim: Option<String>,
+    /// Target speaks swtpm's socket protocol (raw commands on the data port).
+    #[arg(long, value_name = "HOST:PORT", group = "target")]
+    pub swtpm: Option<String>,
+    /// Timed rounds of the mix.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub iterations: usize,
+    /// Untimed rounds first.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub warmup: usize,
+    /// Send TPM2_Startup(CLEAR) before the mix (its result is reported, not required).
+    #[arg(long)]
+    pub startup: bool,
+    /// Name of the target in the output [default: its URL, e.g. swtpm://HOST:PORT].
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(ArgGroup::new("proto").required(true)))]
+pub struct EchoArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: String,
+    /// Speak swtpm's socket protocol (data PORT, control PORT+1).
+    #[arg(long, group = "proto")]
+    pub swtpm: bool,
+    /// Speak the MS simulator protocol (command PORT, platform PORT+1).
+    #[arg(long, group = "proto")]
+    pub mssim: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub iterations: usize,
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub warmup: usize,
+    /// swtpm binary to compare with.
+    #[arg(long, default_value = "swtpm", value_name = "PATH")]
+    pub swtpm_bin: PathBuf,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let result = match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::BenchEcho(a) => echo(a),
+        Command::Bench(a) => bench_one(a),
+        Command::BenchSuite(a) => bench::suite::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(a: ServeArgs) -> Result<(), String> {
+    let opts = Options {
+        mssim: a.mssim,
+        swtpm: a.swtpm,
+        ctrl_unix: a.ctrl,
+        startup_clear: a.startup == Some(StartupType::Clear),
+        max_connections: a.max_connections,
+        deadlines: Deadlines {
+            frame: Duration::from_millis(a.frame_timeout_ms.max(1)),
+            idle: a.idle_timeout.map(Duration::from_secs),
+        },
+    };
+    let tpm = vtpm::Tpm::manufacture(vtpm::Config::default(), HostPlatform::new())
+        .map_err(|e| format!("cannot manufacture the TPM: {e:?}"))?;
+    run_server(&opts, Box::new(tpm))
+}
+
+fn echo(a: EchoArgs) -> Result<(), String> {
+    let opts = Options {
+        mssim: a.mssim.then(|| a.listen.clone()),
+        swtpm: a.swtpm.then(|| a.listen.clone()),
+        ctrl_unix: None,
+        startup_clear: false,
+        max_connections: 64,
+        deadlines: Deadlines {
+            frame: Duration::from_secs(5),
+            idle: None,
+        },
+    };
+    run_server(&opts, Box::new(Echo))
+}
+
+fn run_server(opts: &Options, backend: Box<dyn Backend>) -> Result<(), String> {
+    let server = Server::bind(opts, backend).map_err(|e| format!("cannot listen: {e}"))?;
+    let line = server.listening_line();
+    log::info!("{line}");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
+    }
+    server.run().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn bench_one(a: BenchArgs) -> Result<(), String> {
+    let target = match (a.mssim, a.swtpm) {
+        (Some(m), _) => Target::Mssim(m),
+        (_, Some(s)) => Target::Swtpm(s),
+        _ => return Err("give --mssim or --swtpm".into()),
+    };
+    let label = a.label.unwrap_or_else(|| target.to_string());
+    let report = bench::run(&target, a.iterations, a.warmup, a.startup)
+        .map_err(|e| format!("{target}: {e}"))?;
+    print!("{}", report.table(&label));
+    println!("{}", report.json(&label));
+    Ok(())
+}
