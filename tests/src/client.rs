@@ -185,7 +185,11 @@ impl Tpm {
             Protocol::Mssim => self.locality = locality,
             Protocol::Swtpm => {
                 let r = self.control(swtpm_ctrl::CMD_SET_LOCALITY, &[locality]);
-                assert_eq!(r, 0, "{}: CMD_SET_LOCALITY {locality}: result {r:#x}", self.endpoint);
+                assert_eq!(
+                    r, 0,
+                    "{}: CMD_SET_LOCALITY {locality}: result {r:#x}",
+                    self.endpoint
+                );
             }
         }
     }
@@ -198,7 +202,11 @@ impl Tpm {
             Protocol::Mssim => {
                 for signal in [mssim::SIGNAL_POWER_OFF, mssim::SIGNAL_POWER_ON] {
                     let r = self.control(signal, &[]);
-                    assert_eq!(r, 0, "{}: mssim signal {signal}: result {r:#x}", self.endpoint);
+                    assert_eq!(
+                        r, 0,
+                        "{}: mssim signal {signal}: result {r:#x}",
+                        self.endpoint
+                    );
                 }
             }
             Protocol::Swtpm => {

@@ -184,7 +184,12 @@ pub fn hash_sequence_start(auth: &[u8], alg: AlgId) -> Vec<u8> {
 }
 
 pub fn sequence_update(seq: u32, auth: &[u8], data: &[u8]) -> Vec<u8> {
-    with_pw(Cc::SequenceUpdate, &[seq], &[auth], &params(|w| w.sized(data)))
+    with_pw(
+        Cc::SequenceUpdate,
+        &[seq],
+        &[auth],
+        &params(|w| w.sized(data)),
+    )
 }
 
 pub fn sequence_complete(seq: u32, auth: &[u8], data: &[u8], hierarchy: u32) -> Vec<u8> {

@@ -115,7 +115,11 @@ pub fn each_endpoint(body: impl Fn(Endpoint)) {
             failed.push(ep.name());
         }
     }
-    assert!(failed.is_empty(), "failed on endpoint(s): {}", failed.join(", "));
+    assert!(
+        failed.is_empty(),
+        "failed on endpoint(s): {}",
+        failed.join(", ")
+    );
 }
 
 /// Starts a fresh server for each endpoint, sends `TPM2_Startup(CLEAR)` and runs `body`.

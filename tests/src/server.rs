@@ -119,7 +119,7 @@ pub fn evtpm_bin() -> PathBuf {
     let p = target.join("debug").join("evtpm");
     assert!(
         p.is_file(),
-        "the evtpm binary is missing at {}: build it first (`cargo build -p tools`, or `make \
+        "the evtpm binary is missing at {}: build it first (`cargo build -p evtpm`, or `make \
          test`), point EVTPM_BIN at it, or run only the reference with EVTPM_ENDPOINTS=swtpm",
         p.display()
     );
@@ -222,19 +222,27 @@ impl Server {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!("exited with {status} on port {port}:\n{}", server.log()));
+                return Err(format!(
+                    "exited with {status} on port {port}:\n{}",
+                    server.log()
+                ));
             }
             let said_ready = server.log().contains("listening on");
             if said_ready || TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 // A server that failed to bind exits at once: make sure it was ours that answered.
                 thread::sleep(Duration::from_millis(20));
                 if let Ok(Some(status)) = server.child.try_wait() {
-                    return Err(format!("exited with {status} on port {port}:\n{}", server.log()));
+                    return Err(format!(
+                        "exited with {status} on port {port}:\n{}",
+                        server.log()
+                    ));
                 }
                 return Ok(server);
             }
             if Instant::now() > deadline {
-                return Err(format!("not listening on port {port} after {START_TIMEOUT:?}"));
+                return Err(format!(
+                    "not listening on port {port} after {START_TIMEOUT:?}"
+                ));
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -280,7 +288,10 @@ impl Drop for Server {
         if thread::panicking() {
             let log = self.log();
             if !log.trim().is_empty() {
-                eprintln!("--- {} server log (port {}) ---\n{log}", self.endpoint, self.port);
+                eprintln!(
+                    "--- {} server log (port {}) ---\n{log}",
+                    self.endpoint, self.port
+                );
             }
         }
     }
