@@ -305,7 +305,7 @@ fn wrong_authorization_size_or_extra_session_is_refused() {
         );
         // A password session on a command without authorized handles: TPM_RC_HANDLE + S1.
         let c = cmd::command(St::Sessions, Cc::GetRandom, |w| {
-            w.bytes(&sized_area(&[one.clone()]))?;
+            w.bytes(&sized_area(std::slice::from_ref(&one)))?;
             w.u16(8)
         });
         expect(
