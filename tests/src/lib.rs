@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod cmd;
+pub mod diff;
 pub mod server;
 
 pub use client::{Response, Tpm};
