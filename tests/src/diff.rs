@@ -416,3 +416,89 @@ pub fn acceptable(base: &[u8], mutant: &[u8]) -> Option<&'static str> {
         .any(|a| has_alg(mutant, *a) && !has_alg(base, *a))
         .then_some("mutation produced an algorithm only libtpms implements (Part 2 §6.3)")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsp(tag: u16, rc: u32, body: &[u8]) -> Response {
+        let mut v = tag.to_be_bytes().to_vec();
+        v.extend_from_slice(&(10 + body.len() as u32).to_be_bytes());
+        v.extend_from_slice(&rc.to_be_bytes());
+        v.extend_from_slice(body);
+        Response(v)
+    }
+
+    #[test]
+    fn error_responses_render_as_tag_and_code_whatever_the_view() {
+        let r = rsp(0x8001, 0x1c4, &[]);
+        for view in [
+            View::Full,
+            View::Digests,
+            View::Props(FIXED_PROPS),
+            View::Clock,
+        ] {
+            assert_eq!(render(view, &r), "tag 0x8001 rc Value+P1(0x1c4)");
+        }
+    }
+
+    #[test]
+    fn props_view_lists_wanted_properties_present_or_not() {
+        // moreData 1, TPM_CAP_TPM_PROPERTIES, two properties.
+        let body = [
+            &[1u8][..],
+            &6u32.to_be_bytes(),
+            &2u32.to_be_bytes(),
+            &0x112u32.to_be_bytes(),
+            &24u32.to_be_bytes(),
+            &0x113u32.to_be_bytes(),
+            &3u32.to_be_bytes(),
+        ]
+        .concat();
+        let r = rsp(0x8001, 0, &body);
+        assert_eq!(
+            render(View::Props(&[0x112, 0x120]), &r),
+            "tag 0x8001 rc Success(0x0) 0x112=Some(18) 0x120=None"
+        );
+    }
+
+    #[test]
+    fn digests_view_keeps_common_banks_only() {
+        // A PCR_Event response: handles none, parameterSize, TPML_DIGEST_VALUES {sha1, sha512}.
+        let mut params = 2u32.to_be_bytes().to_vec();
+        params.extend_from_slice(&AlgId::Sha1.0.to_be_bytes());
+        params.extend_from_slice(&[0xaa; 20]);
+        params.extend_from_slice(&AlgId::Sha512.0.to_be_bytes());
+        params.extend_from_slice(&[0xbb; 64]);
+        let mut body = (params.len() as u32).to_be_bytes().to_vec();
+        body.extend_from_slice(&params);
+        body.extend_from_slice(&[0, 0, 1, 0, 0]);
+        let r = rsp(0x8002, 0, &body);
+        assert_eq!(
+            render(View::Digests, &r),
+            format!("tag 0x8002 rc Success(0x0) AlgId::Sha1={}", "aa".repeat(20))
+        );
+    }
+
+    #[test]
+    fn mutator_is_deterministic_and_keeps_the_header() {
+        let base = cmd::get_random(8);
+        let run = || {
+            let mut rng = Rng(42);
+            (0..50).map(|_| mutate(&mut rng, &base)).collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        assert!(a
+            .iter()
+            .all(|(_, m)| m.len() >= 10 && m[6..10] == base[6..10]));
+    }
+
+    #[test]
+    fn mutant_naming_a_reference_only_algorithm_is_acceptable() {
+        let base = cmd::hash(b"x", AlgId::Sha256, 0x4000_0001);
+        let mutant = cmd::hash(b"x", AlgId::Sha512, 0x4000_0001);
+        assert!(acceptable(&base, &mutant).is_some());
+        assert!(acceptable(&base, &base).is_none());
+    }
+}
