@@ -24,15 +24,16 @@ APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-dev qemu-system-
 # Not root (a developer's machine): apt-get goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint run bench \
+.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint qemu-smoke run bench \
 	fuzz clean
 
 help:
 	@echo "make run           build, serve the TPM on $(MSSIM_HOST):$(MSSIM_PORT), run a tpm2-tools demo"
-	@echo "make test          everything CI checks: fmt, clippy, firmware, cargo test"
+	@echo "make test          everything CI checks: fmt, clippy, firmware + QEMU boot, cargo test"
 	@echo "make deps          apt packages, the Rust firmware target, rustfmt and clippy"
 	@echo "make build         host binaries (target/debug/evtpm)"
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
+	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
 	@echo "make bench         scripts/bench.sh: latency against swtpm"
 	@echo "make fuzz SECONDS=N  every cargo-fuzz target for N seconds (default $(SECONDS))"
 	@echo "make clean         remove build outputs"
@@ -76,6 +77,9 @@ firmware: deps-rust
 	$(CARGO) build -p svsm --target $(FIRMWARE_TARGET) --profile firmware
 	echo "firmware: $(FIRMWARE) ($$(stat -c %s $(FIRMWARE)) bytes)"
 
+qemu-smoke: deps firmware
+	scripts/qemu-smoke.sh $(FIRMWARE)
+
 ## ---- checks ---------------------------------------------------------------------------------
 
 lint: deps-rust
@@ -85,7 +89,7 @@ lint: deps-rust
 
 # cargo test runs last so that its summary closes the log; the tests crate drives
 # target/debug/evtpm, which `build` makes first.
-test: deps lint build firmware
+test: deps lint build qemu-smoke
 	$(CARGO) test --workspace
 
 ## ---- demo -----------------------------------------------------------------------------------

@@ -46,13 +46,7 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
 
     let report = selftest::run(&mut tpm);
-    info!("TPM2_Startup(CLEAR): rc={:?}", report.startup);
-    info!(
-        "TPM2_GetRandom({}): rc={:?}, {:?} bytes",
-        selftest::RANDOM_BYTES,
-        report.get_random,
-        report.random_len
-    );
+    info!("{report}");
     let heap = mm::heap::stats();
     info!(
         "heap in use: {} KiB; {} ms since entry",

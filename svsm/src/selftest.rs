@@ -2,6 +2,7 @@
 //! [`vtpm::Tpm::execute`], the same entry point the SVSM vTPM protocol will use.
 
 use alloc::vec;
+use core::fmt;
 use tpm_proto::{Cc, Rc, St, Su, HEADER_SIZE};
 use vtpm::{Platform, Tpm, MAX_RESPONSE_SIZE};
 
@@ -71,6 +72,26 @@ impl Report {
     /// Both responses were well formed (the engine kept its contract; the codes are logged).
     pub fn responses_well_formed(&self) -> bool {
         self.startup.is_some() && self.get_random.is_some()
+    }
+}
+
+/// `TPM2_Startup(CLEAR): rc=Success(0x0); TPM2_GetRandom(16): rc=..., 16 bytes`.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn rc(f: &mut fmt::Formatter<'_>, rc: Option<Rc>) -> fmt::Result {
+            match rc {
+                Some(rc) => write!(f, "rc={rc:?}"),
+                None => f.write_str("malformed response"),
+            }
+        }
+        f.write_str("TPM2_Startup(CLEAR): ")?;
+        rc(f, self.startup)?;
+        write!(f, "; TPM2_GetRandom({RANDOM_BYTES}): ")?;
+        rc(f, self.get_random)?;
+        match self.random_len {
+            Some(n) => write!(f, ", {n} bytes"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -148,6 +169,25 @@ mod tests {
         assert_eq!(parse_response(&[0x80, 0x01, 0, 0, 0, 10, 0, 0, 0]), None);
         assert_eq!(parse_response(&[0x80, 0x01, 0, 0, 0, 11, 0, 0, 0, 0]), None);
         assert_eq!(parse_response(&[0x00, 0xc4, 0, 0, 0, 10, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn report_display_names_codes_and_flags_malformed_responses() {
+        let report = Report {
+            startup: Some(Rc::Success),
+            get_random: None,
+            random_len: None,
+        };
+        assert_eq!(
+            std::format!("{report}"),
+            "TPM2_Startup(CLEAR): rc=Success(0x0); TPM2_GetRandom(16): malformed response"
+        );
+        let report = Report {
+            startup: Some(Rc::Success),
+            get_random: Some(Rc::Success),
+            random_len: Some(16),
+        };
+        assert!(std::format!("{report}").ends_with("GetRandom(16): rc=Success(0x0), 16 bytes"));
     }
 
     #[test]
