@@ -5,12 +5,12 @@
 #
 #   scripts/qemu-smoke.sh [ELF]        (default: target/x86_64-unknown-none/firmware/svsm)
 #
-# Environment: QEMU (binary, default qemu-system-x86_64), QEMU_TIMEOUT (seconds, default 60).
+# Environment: QEMU (binary, default qemu-system-x86_64), QEMU_TIMEOUT (seconds, default 120).
 set -euo pipefail
 
 elf=${1:-target/x86_64-unknown-none/firmware/svsm}
 qemu=${QEMU:-qemu-system-x86_64}
-timeout_s=${QEMU_TIMEOUT:-60}
+timeout_s=${QEMU_TIMEOUT:-120}
 # isa-debug-exit: the firmware writes 0x10 on success, 0x11 on failure; QEMU exits (v << 1) | 1.
 readonly EXIT_SUCCESS=33 EXIT_FAILURE=35
 
