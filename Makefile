@@ -1,0 +1,157 @@
+# evtpm: every target installs what it needs (idempotently) on a Debian 12 machine, then does
+# its job. `make run` and `make test` are the two commands a newcomer needs.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+.DEFAULT_GOAL := build
+
+CARGO ?= cargo
+FIRMWARE_TARGET := x86_64-unknown-none
+FIRMWARE := target/$(FIRMWARE_TARGET)/firmware/svsm
+EVTPM := target/debug/evtpm
+MSSIM_HOST ?= 127.0.0.1
+MSSIM_PORT ?= 2321
+# The TCTI `make run` points tpm2-tools at.
+RUN_TCTI ?= mssim:host=$(MSSIM_HOST),port=$(MSSIM_PORT)
+# Seconds per fuzz target for `make fuzz`.
+SECONDS ?= 60
+
+APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-dev qemu-system-x86 \
+	busybox-static python3-pip
+# Not root (a developer's machine): apt-get goes through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint qemu-smoke run bench \
+	fuzz clean
+
+help:
+	@echo "make run           build, serve the TPM on $(MSSIM_HOST):$(MSSIM_PORT), run a tpm2-tools demo"
+	@echo "make test          everything CI checks: fmt, clippy, firmware + QEMU boot, cargo test"
+	@echo "make deps          apt packages, the Rust firmware target, rustfmt and clippy"
+	@echo "make build         host binaries (target/debug/evtpm)"
+	@echo "make firmware      the SVSM image ($(FIRMWARE))"
+	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
+	@echo "make bench         scripts/bench.sh: latency against swtpm"
+	@echo "make fuzz SECONDS=N  every cargo-fuzz target for N seconds (default $(SECONDS))"
+	@echo "make clean         remove build outputs"
+
+## ---- dependencies -------------------------------------------------------------------------
+
+deps: deps-apt deps-rust
+
+deps-apt:
+	@missing=()
+	for p in $(APT_PACKAGES); do
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' \
+			|| missing+=("$$p")
+	done
+	if (( $${#missing[@]} )); then
+		echo "deps: installing $${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		$(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -q
+		$(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends \
+			"$${missing[@]}" </dev/null
+	fi
+
+deps-rust:
+	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found (install rustup)" >&2; exit 1; }
+	installed_targets=$$(rustup target list --installed)
+	grep -qx '$(FIRMWARE_TARGET)' <<<"$$installed_targets" || rustup target add $(FIRMWARE_TARGET)
+	installed_components=$$(rustup component list --installed)
+	for c in rustfmt clippy; do
+		grep -q "^$$c" <<<"$$installed_components" || rustup component add "$$c"
+	done
+
+deps-fuzz: deps-rust
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
+
+## ---- build ----------------------------------------------------------------------------------
+
+build: deps-rust
+	$(CARGO) build --workspace
+
+firmware: deps-rust
+	$(CARGO) build -p svsm --target $(FIRMWARE_TARGET) --profile firmware
+	echo "firmware: $(FIRMWARE) ($$(stat -c %s $(FIRMWARE)) bytes)"
+
+qemu-smoke: deps firmware
+	scripts/qemu-smoke.sh $(FIRMWARE)
+
+## ---- checks ---------------------------------------------------------------------------------
+
+lint: deps-rust
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p svsm --target $(FIRMWARE_TARGET) -- -D warnings
+
+# cargo test runs last so that its summary closes the log; the tests crate drives
+# target/debug/evtpm, which `build` makes first.
+test: deps lint build qemu-smoke
+	$(CARGO) test --workspace
+
+## ---- demo -----------------------------------------------------------------------------------
+
+run: deps build
+	@export TPM2TOOLS_TCTI="$(RUN_TCTI)"
+	log=$$(mktemp -t evtpm-serve.XXXXXX)
+	$(EVTPM) serve --mssim $(MSSIM_HOST):$(MSSIM_PORT) >"$$log" 2>&1 &
+	server=$$!
+	cleanup() {
+		status=$$?
+		kill "$$server" 2>/dev/null || true
+		wait "$$server" 2>/dev/null || true
+		if (( status != 0 )); then echo "run: failed; server log:" >&2; cat "$$log" >&2; fi
+		rm -f "$$log"
+	}
+	trap cleanup EXIT
+	for _ in $$(seq 100); do
+		kill -0 "$$server" 2>/dev/null || { echo "run: evtpm serve exited" >&2; exit 1; }
+		(exec 3<>/dev/tcp/$(MSSIM_HOST)/$(MSSIM_PORT)) 2>/dev/null && break
+		sleep 0.1
+	done
+	step() { echo; echo "\$$ $$*"; "$$@"; }
+	step tpm2_startup -c
+	step tpm2_getcap properties-fixed
+	step tpm2_pcrextend 16:sha256=$$(printf 'evtpm' | sha256sum | cut -d' ' -f1)
+	step tpm2_pcrread sha256:16
+	step tpm2_getrandom --hex 16; echo
+	printf 'hello evtpm' | step tpm2_hash -g sha256 --hex; echo
+	step tpm2_readclock
+	echo; echo "run: ok"
+
+## ---- benchmarks and fuzzing -----------------------------------------------------------------
+
+bench: deps build
+	@test -f scripts/bench.sh || { echo "bench: scripts/bench.sh is missing" >&2; exit 1; }
+	bash scripts/bench.sh
+
+fuzz: deps-fuzz
+	@test -d fuzz || { echo "fuzz: no fuzz/ crate" >&2; exit 1; }
+	cd fuzz
+	export RUSTC_BOOTSTRAP=1
+	targets=$$($(CARGO) fuzz list)
+	[[ -n "$$targets" ]] || { echo "fuzz: cargo fuzz list found no targets" >&2; exit 1; }
+	logs=$$(mktemp -d -t evtpm-fuzz.XXXXXX)
+	trap 'rm -rf "$$logs"' EXIT
+	summary=() failed=0
+	for t in $$targets; do
+		echo "==> fuzz $$t for $(SECONDS) s"
+		note=
+		if ! $(CARGO) fuzz run "$$t" -- -max_total_time=$(SECONDS) 2>&1 | tee "$$logs/$$t"; then
+			failed=1 note=" (FAILED)"
+		fi
+		crashes=$$(grep -c 'Test unit written to' "$$logs/$$t" || true)
+		execs=$$(grep -oE '^Done [0-9]+ runs' "$$logs/$$t" | grep -oE '[0-9]+' || true)
+		[[ -n "$$execs" ]] || execs=$$(grep -oE '^#[0-9]+' "$$logs/$$t" | tail -n1 | tr -d '#' || true)
+		summary+=("$$t: $${execs:-0} executions, $$crashes crashes$$note")
+	done
+	echo; echo "fuzz summary ($(SECONDS) s per target):"
+	printf '  %s\n' "$${summary[@]}"
+	exit "$$failed"
+
+clean:
+	$(CARGO) clean
+	if [[ -d fuzz ]]; then rm -rf fuzz/target; fi

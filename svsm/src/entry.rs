@@ -1,0 +1,69 @@
+//! `svsm_main`, called by the boot code, and the panic handler.
+
+use crate::cpu::tsc::TscClock;
+use crate::platform::{self, CpuPlatform, QemuExit};
+use crate::{console, mm, selftest};
+use log::{error, info, LevelFilter};
+use vtpm::{Config, Tpm};
+
+/// The firmware's Rust entry: 64-bit mode, own stack, `.bss` zeroed. `boot_info` is the physical
+/// address of the PVH `hvm_start_info`, or 0 when the loader gave none.
+#[no_mangle]
+extern "C" fn svsm_main(boot_info: u64) -> ! {
+    let clock = TscClock::start();
+    console::init(LevelFilter::Info);
+    info!("evtpm svsm {} booting", env!("CARGO_PKG_VERSION"));
+    if boot_info != 0 {
+        info!("PVH start info at {boot_info:#x}");
+    }
+
+    mm::heap::init();
+    let heap = mm::heap::stats();
+    info!("heap: {} KiB at {:#x}", heap.size / 1024, heap.start);
+
+    let Some(platform) = CpuPlatform::detect() else {
+        error!("no RDRAND on this CPU: no entropy for the TPM's seeds");
+        platform::exit(QemuExit::Failure);
+    };
+    info!(
+        "entropy: {}; TSC assumed at {} kHz",
+        if platform.has_rdseed() {
+            "RDSEED, RDRAND fallback"
+        } else {
+            "RDRAND"
+        },
+        platform.tsc_khz()
+    );
+
+    let start = clock.now_ms();
+    let mut tpm = match Tpm::manufacture(Config::default(), platform) {
+        Ok(tpm) => tpm,
+        Err(e) => {
+            error!("manufacture failed: {e:?}");
+            platform::exit(QemuExit::Failure);
+        }
+    };
+    info!("engine manufactured ({} ms)", clock.now_ms() - start);
+
+    let report = selftest::run(&mut tpm);
+    info!("{report}");
+    let heap = mm::heap::stats();
+    info!(
+        "heap in use: {} KiB; {} ms since entry",
+        heap.used / 1024,
+        clock.now_ms()
+    );
+
+    if report.responses_well_formed() {
+        info!("self-test passed");
+        platform::exit(QemuExit::Success);
+    }
+    error!("self-test failed: malformed response");
+    platform::exit(QemuExit::Failure)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    console::emergency_write(format_args!("\n[PANIC] {info}\n"));
+    platform::exit(QemuExit::Failure)
+}
