@@ -72,7 +72,7 @@ pub struct ServeArgs {
     pub max_connections: usize,
     /// Milliseconds a frame (command, signal, control message) may take to arrive once its
     /// first byte has; slower clients are disconnected.
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    #[arg(long, default_value_t = 500, value_name = "MS")]
     pub frame_timeout_ms: u64,
     /// Seconds a connection may sit idle between frames [default: unlimited].
     #[arg(long, value_name = "SECS")]

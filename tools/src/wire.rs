@@ -79,8 +79,23 @@ pub fn read_frame_start<R: Read>(
     d: &Deadlines,
     stop: &dyn Fn() -> bool,
 ) -> io::Result<bool> {
+    let Some(first) = read_some(r, buf, d, stop)? else {
+        return Ok(false);
+    };
+    read_exact_by(r, &mut buf[first..], Instant::now() + d.frame)?;
+    Ok(true)
+}
+
+/// Waits (within the idle limit) for one read of at least one byte into `buf`; `None` when the
+/// peer closed the connection.
+pub fn read_some<R: Read>(
+    r: &mut R,
+    buf: &mut [u8],
+    d: &Deadlines,
+    stop: &dyn Fn() -> bool,
+) -> io::Result<Option<usize>> {
     let idle_since = Instant::now();
-    let first = loop {
+    loop {
         if stop() {
             return Err(io::Error::new(
                 io::ErrorKind::Interrupted,
@@ -88,8 +103,8 @@ pub fn read_frame_start<R: Read>(
             ));
         }
         match r.read(buf) {
-            Ok(0) => return Ok(false),
-            Ok(n) => break n,
+            Ok(0) => return Ok(None),
+            Ok(n) => return Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => {
                 if d.idle.is_some_and(|idle| idle_since.elapsed() >= idle) {
@@ -98,9 +113,7 @@ pub fn read_frame_start<R: Read>(
             }
             Err(e) => return Err(e),
         }
-    };
-    read_exact_by(r, &mut buf[first..], Instant::now() + d.frame)?;
-    Ok(true)
+    }
 }
 
 /// `read_exact` with an overall deadline (a trickling client cannot hold a frame open longer).

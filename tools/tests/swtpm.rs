@@ -118,7 +118,8 @@ fn ctrl_misc_commands() {
 #[test]
 fn hostile_framing_is_refused_without_crashing() {
     let mut srv = server(&["--frame-timeout-ms", "500"]);
-    // Oversized and undersized size fields: TPM_RC_COMMAND_SIZE, then closed.
+    // Oversized and undersized size fields: TPM_RC_COMMAND_SIZE, as swtpm answers; the
+    // connection stays usable.
     for size in [0xFFFF_FFFFu32, 4097, 9, 0] {
         let mut d = srv.connect("swtpm");
         let mut h = vec![0x80, 0x01];
@@ -127,12 +128,21 @@ fn hostile_framing_is_refused_without_crashing() {
         let mut r = [0u8; 10];
         d.read_exact(&mut r).unwrap();
         assert_eq!(check_response(&r), 0x142, "size {size}");
-        assert!(is_closed(&mut d, Duration::from_secs(5)));
+        d.write_all(&GET_RANDOM_8).unwrap();
+        let mut r = [0u8; 10];
+        d.read_exact(&mut r).unwrap();
+        assert_ne!(
+            check_response(&r),
+            0x142,
+            "size {size}: next command parsed cleanly"
+        );
     }
-    // Truncated frame and silence: closed after the frame timeout.
+    // Truncated frame and silence: TPM_RC_COMMAND_SIZE once the frame timeout passes.
     let mut d = srv.connect("swtpm");
     d.write_all(&GET_RANDOM_8[..7]).unwrap();
-    assert!(is_closed(&mut d, Duration::from_secs(5)));
+    let mut r = [0u8; 10];
+    d.read_exact(&mut r).unwrap();
+    assert_eq!(check_response(&r), 0x142);
     // Unknown control command: TPM_BAD_ORDINAL, connection kept.
     let mut c = srv.connect("ctrl");
     assert_eq!(ctrl(&mut c, 0xABCD, &[1, 2, 3], 4), words(&[10]));

@@ -20,8 +20,9 @@ pub struct CommandHeader {
 
 impl CommandHeader {
     /// Parses the header of a complete command buffer, with the checks of the reference
-    /// `ParseHeader`: short buffer or size mismatch is `TPM_RC_COMMAND_SIZE`, a tag other than
-    /// `TPM_ST_SESSIONS`/`TPM_ST_NO_SESSIONS` is `TPM_RC_BAD_TAG`.
+    /// `ExecuteCommand`: a defined `TPM_ST` other than `TPM_ST_SESSIONS`/`TPM_ST_NO_SESSIONS` is
+    /// `TPM_RC_BAD_TAG`, an undefined one `TPM_RC_VALUE` (`TPM_ST_Unmarshal`); a short buffer or a
+    /// size mismatch is `TPM_RC_COMMAND_SIZE`.
     pub fn parse(cmd: &[u8]) -> Result<CommandHeader, Rc> {
         let mut r = Reader::new(cmd);
         let tag = r.u16().map_err(|_| Rc::CommandSize)?;
@@ -29,7 +30,11 @@ impl CommandHeader {
         let cc = r.u32().map_err(|_| Rc::CommandSize)?;
         let tag = St(tag);
         if tag != St::Sessions && tag != St::NoSessions {
-            return Err(Rc::BadTag);
+            return Err(if tag.name().is_some() {
+                Rc::BadTag
+            } else {
+                Rc::Value
+            });
         }
         if size as usize != cmd.len()
             || (size as usize) < HEADER_SIZE
@@ -541,6 +546,8 @@ mod tests {
         assert_eq!(CommandHeader::parse(&ok).unwrap().cc, Cc::Startup);
         let mut bad_tag = ok;
         bad_tag[1] = 0xC1;
+        assert_eq!(CommandHeader::parse(&bad_tag), Err(Rc::Value));
+        bad_tag[..2].copy_from_slice(&[0x80, 0x00]);
         assert_eq!(CommandHeader::parse(&bad_tag), Err(Rc::BadTag));
         let mut bad_size = ok;
         bad_size[5] = 13;

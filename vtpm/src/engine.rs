@@ -69,7 +69,7 @@ impl core::fmt::Debug for Hierarchy {
 }
 
 impl Hierarchy {
-    fn new<P: Platform>(platform: &mut P) -> Result<Hierarchy, ManufactureError> {
+    pub(crate) fn new<P: Platform>(platform: &mut P) -> Result<Hierarchy, ManufactureError> {
         let mut seed = Zeroizing::new([0u8; SEED_SIZE]);
         let mut proof = Zeroizing::new([0u8; SEED_SIZE]);
         platform
@@ -117,14 +117,19 @@ pub struct Tpm<P: Platform> {
     pub(crate) config: Config,
     pub(crate) drbg: Drbg,
     pub(crate) power: Power,
-    /// The `TPM2_Shutdown` type seen since the last Startup, if any (orderly shutdown).
+    /// The `TPM2_Shutdown` type seen since the last Startup, if any (orderly shutdown). A freshly
+    /// manufactured TPM counts as shut down with CLEAR, as in the reference.
     pub(crate) shutdown: Option<Su>,
+    /// The last Startup followed an orderly shutdown (`TPMA_STARTUP_CLEAR.orderly`).
+    pub(crate) orderly: bool,
     pub(crate) platform_h: Hierarchy,
     pub(crate) owner_h: Hierarchy,
     pub(crate) endorsement_h: Hierarchy,
     #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
+    /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
+    pub(crate) disable_clear: bool,
     pub(crate) pcrs: Pcrs,
     /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
     pub(crate) saved_pcrs: Option<Pcrs>,
@@ -155,12 +160,14 @@ impl<P: Platform> Tpm<P> {
             config,
             drbg,
             power: Power::Init,
-            shutdown: None,
+            shutdown: Some(Su::Clear),
+            orderly: false,
             platform_h,
             owner_h,
             endorsement_h,
             null_h,
             lockout_auth: AuthValue::empty(),
+            disable_clear: false,
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,

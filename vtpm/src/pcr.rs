@@ -48,14 +48,14 @@ static ATTRS: [PcrAttr; PCR_COUNT] = [
     attr(false, 0x10, 0x1C),
     attr(false, 0x10, 0x0C),
     attr(false, 0x14, 0x0E),
-    attr(false, 0x04, 0x04),
-    attr(false, 0x04, 0x04),
+    attr(false, 0x14, 0x04),
+    attr(false, 0x14, 0x04),
     attr(false, 0x0F, 0x1F), // 23: application
 ];
 
-/// PCRs whose changes do not increment `pcrUpdateCounter` (the TCB group, PCR 20–22 as in the
-/// reference implementation).
-const NO_INCREMENT: PcrMask = (1 << 20) | (1 << 21) | (1 << 22);
+/// PCRs whose changes do not increment `pcrUpdateCounter` (`TPM_PT_PCR_NO_INCREMENT`: the debug
+/// and application PCRs 16 and 23 and the TCB group 21–22, as libtpms reports them).
+const NO_INCREMENT: PcrMask = (1 << 16) | (1 << 21) | (1 << 22) | (1 << 23);
 
 /// Index of a hash in the banks array.
 pub(crate) const fn bank_index(h: HashAlg) -> usize {
@@ -92,19 +92,24 @@ impl Pcrs {
         p
     }
 
-    /// TPM Reset / Restart initialization (reference `PCRStartup`): every PCR to its reset value.
-    /// DRTM PCRs (those a locality-4 reset may reset) start as all ones; PCR 0 takes the startup
-    /// locality in its last octet when that is 3 (PC Client PTP, 4.6.3).
-    pub fn reset_all(&mut self, startup_locality: u8, apply_allocation: bool) {
-        if apply_allocation {
+    /// TPM Reset (`tpm_reset`) / Restart initialization (reference `PCRStartup`): every PCR to its
+    /// reset value. DRTM PCRs (those a locality-4 reset may reset) start as all ones; PCR 0 takes
+    /// the startup locality in its last octet when that is 3 (PC Client PTP, 4.6.3). As in the
+    /// reference, a TPM Reset zeroes `pcrUpdateCounter`, a Restart keeps it, and each PCR
+    /// initialized outside the no-increment group then counts once.
+    pub fn reset_all(&mut self, startup_locality: u8, tpm_reset: bool) {
+        if tpm_reset {
             self.allocated = self.pending;
+            self.update_counter = 0;
         }
         for h in HashAlg::ALL {
             for pcr in 0..PCR_COUNT {
                 self.values[bank_index(h)][pcr] = initial_value(h, pcr, startup_locality);
             }
         }
-        self.update_counter = 0;
+        for pcr in 0..PCR_COUNT {
+            self.changed(pcr);
+        }
     }
 
     /// TPM Resume: PCRs with the stateSave attribute come from `saved`, the rest are reset.
@@ -123,6 +128,11 @@ impl Pcrs {
             }
         }
         self.update_counter = counter;
+        for (pcr, attr) in ATTRS.iter().enumerate() {
+            if !attr.state_save {
+                self.changed(pcr);
+            }
+        }
     }
 
     pub fn is_allocated(&self, h: HashAlg, pcr: usize) -> bool {
@@ -144,20 +154,25 @@ impl Pcrs {
         pcr < PCR_COUNT && locality < 8 && ATTRS[pcr].extend & locality_bit(locality) != 0
     }
 
+    /// Whether `TPM2_PCR_Reset` may reset `pcr` from `locality`. Locality 4 resets the DRTM PCRs
+    /// only through the `_TPM_Hash_Start` sequence, never by command (reference
+    /// `PCRIsResetAllowed`).
     pub fn can_reset(pcr: usize, locality: u8) -> bool {
-        pcr < PCR_COUNT && locality < 8 && ATTRS[pcr].reset & locality_bit(locality) != 0
+        pcr < PCR_COUNT && locality < 4 && ATTRS[pcr].reset & locality_bit(locality) != 0
     }
 
-    /// Extends `pcr` in bank `h` (if allocated) with `digest`: PCR := H(PCR || digest).
+    /// Extends `pcr` in bank `h` (if allocated) with `digest`: PCR := H(PCR || digest). Each
+    /// bank extended counts once in `pcrUpdateCounter` (reference `PCRExtend`).
     pub fn extend(&mut self, h: HashAlg, pcr: usize, digest: &[u8]) {
         if !self.is_allocated(h, pcr) {
             return;
         }
         let slot = &mut self.values[bank_index(h)][pcr];
         *slot = Hasher::digest(h, &[slot.as_bytes(), digest]);
+        self.changed(pcr);
     }
 
-    /// Records that `pcr` changed (call once per command that changes it).
+    /// Records that `pcr` changed.
     pub fn changed(&mut self, pcr: usize) {
         if pcr < PCR_COUNT && NO_INCREMENT & (1 << pcr) == 0 {
             self.update_counter = self.update_counter.wrapping_add(1);
@@ -253,7 +268,8 @@ mod tests {
     fn locality_rules_follow_pc_client() {
         assert!(Pcrs::can_reset(16, 0) && Pcrs::can_reset(23, 0));
         assert!(!Pcrs::can_reset(0, 0) && !Pcrs::can_reset(0, 4));
-        assert!(!Pcrs::can_reset(17, 0) && Pcrs::can_reset(17, 4));
+        assert!(!Pcrs::can_reset(17, 0) && !Pcrs::can_reset(17, 4));
+        assert!(Pcrs::can_reset(21, 2));
         assert!(!Pcrs::can_extend(17, 0) && Pcrs::can_extend(17, 2));
         assert!(Pcrs::can_extend(10, 0));
     }
@@ -262,6 +278,7 @@ mod tests {
     fn drtm_pcrs_start_as_ones() {
         let p = Pcrs::new();
         assert_eq!(p.get(HashAlg::Sha1, 17), Some(&Digest::ones(HashAlg::Sha1)));
-        assert_eq!(p.get(HashAlg::Sha1, 21), Some(&Digest::zero(HashAlg::Sha1)));
+        assert_eq!(p.get(HashAlg::Sha1, 21), Some(&Digest::ones(HashAlg::Sha1)));
+        assert_eq!(p.get(HashAlg::Sha1, 23), Some(&Digest::zero(HashAlg::Sha1)));
     }
 }

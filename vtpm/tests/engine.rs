@@ -77,9 +77,10 @@ fn startup_twice_is_initialize_and_state_needs_orderly_shutdown() {
 #[test]
 fn header_errors() {
     let mut t = started();
-    // Bad tag: TPM_RC_BAD_TAG with TPM_ST_RSP_COMMAND.
-    let r = exec(&mut t, 0, &cmd(0x8003, 0x17B, &[0, 8]));
-    assert_eq!((rc(&r), &r[..2]), (0x1E, &[0x00, 0xC4][..]));
+    // A defined tag that is not a command tag: TPM_RC_BAD_TAG; an undefined one: TPM_RC_VALUE.
+    let r = exec(&mut t, 0, &cmd(0x8000, 0x17B, &[0, 8]));
+    assert_eq!((rc(&r), &r[..2]), (0x1E, &[0x80, 0x01][..]));
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8003, 0x17B, &[0, 8]))), 0x84);
     // Size field larger than the buffer.
     let mut c = cmd(0x8001, 0x17B, &[0, 8]);
     c[5] += 1;

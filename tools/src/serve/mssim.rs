@@ -22,6 +22,8 @@ const SERVER_VERSION: u32 = 1;
 const ENDPOINT_INFO: u32 = 0x01 | 0x04 | 0x08;
 /// Ack for a signal this engine cannot honour.
 const NOT_SUPPORTED: u32 = 1;
+/// Largest oversized `TPM_SEND_COMMAND` payload read and dropped to keep the stream in step.
+const MAX_DISCARD: u64 = 64 * 1024;
 /// Largest `TPM_SIGNAL_HASH_DATA` payload accepted (the reference's buffer size).
 const MAX_HASH_DATA: u32 = 1 << 20;
 
@@ -48,10 +50,17 @@ pub fn serve_command<S: Read + Write>(s: &mut S, sh: &Shared) -> io::Result<()> 
                 read_exact_by(s, &mut h, deadline)?;
                 let (locality, size) = (h[0], wire::be32(&h[1..]) as usize);
                 if size > MAX_COMMAND_SIZE {
-                    // The payload cannot be read; answer, then close (the stream is out of step).
+                    // Too large for the TPM: TPM_RC_COMMAND_SIZE. A payload of reasonable size is
+                    // read and dropped so the connection stays in step; a larger one cannot be
+                    // skipped safely, so the connection is closed after the answer.
                     log::warn!("TPM_SEND_COMMAND of {size} bytes refused (max {MAX_COMMAND_SIZE})");
                     let n = frame_response(&mut reply, &wire::error_response(TPM_RC_COMMAND_SIZE));
-                    return s.write_all(&reply[..n]);
+                    if size as u64 > MAX_DISCARD {
+                        return s.write_all(&reply[..n]);
+                    }
+                    wire::discard_by(s, size as u64, deadline)?;
+                    s.write_all(&reply[..n])?;
+                    continue;
                 }
                 read_exact_by(s, &mut cmd[..size], deadline)?;
                 let n = sh

@@ -9,8 +9,8 @@
 //!   clients send each request with one write and some (QEMU) send the whole union, so bytes
 //!   beyond what a command needs are ignored.
 
-use super::{ctrl_unix, Shared, Stop, SwtpmLocality, TPM_RC_COMMAND_SIZE, TPM_RC_FAILURE};
-use crate::wire::{self, read_exact_by, read_frame_start};
+use super::{ctrl_unix, Shared, Stop, SwtpmLocality, TPM_RC_FAILURE};
+use crate::wire::{self, read_exact_by, read_some};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
@@ -94,24 +94,36 @@ pub fn serve_data<S: Read + Write>(
     sh: &Shared,
     locality: &SwtpmLocality,
 ) -> io::Result<()> {
-    let mut cmd = vec![0u8; MAX_COMMAND_SIZE];
+    // Larger than any command, so that one read takes an oversized command whole, as swtpm does.
+    let mut cmd = vec![0u8; 4 * MAX_COMMAND_SIZE];
     let mut rsp = vec![0u8; MAX_RESPONSE_SIZE];
     loop {
-        if !read_frame_start(s, &mut cmd[..HEADER_SIZE], &sh.deadlines, &|| {
-            sh.is_stopping()
-        })? {
+        // swtpm takes what one read returns as one command and checks its size field against
+        // that length. Here a command may also arrive in pieces: reading goes on until the size
+        // field is satisfied or the frame deadline passes. Whatever was received is then given to
+        // the engine, which answers TPM_RC_COMMAND_SIZE when length and size field disagree —
+        // bytes beyond the size field are not kept for the next command, exactly as with swtpm.
+        let Some(mut n) = read_some(s, &mut cmd, &sh.deadlines, &|| sh.is_stopping())? else {
             return Ok(());
+        };
+        let deadline = Instant::now() + sh.deadlines.frame;
+        loop {
+            let want = if n < HEADER_SIZE {
+                HEADER_SIZE
+            } else {
+                wire::header_size(&cmd).unwrap_or(0) as usize
+            };
+            if n >= want || want > MAX_COMMAND_SIZE || Instant::now() >= deadline {
+                break;
+            }
+            match s.read(&mut cmd[n..want]) {
+                Ok(0) => return Ok(()),
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted || wire::is_timeout(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
-        let size = wire::header_size(&cmd).unwrap_or(0) as usize;
-        if !(HEADER_SIZE..=MAX_COMMAND_SIZE).contains(&size) {
-            log::warn!("data channel: command size field {size} out of range; closing");
-            return s.write_all(&wire::error_response(TPM_RC_COMMAND_SIZE));
-        }
-        read_exact_by(
-            s,
-            &mut cmd[HEADER_SIZE..size],
-            Instant::now() + sh.deadlines.frame,
-        )?;
+        let size = n;
         let loc = match locality {
             SwtpmLocality::Instance => sh.swtpm_locality.load(Ordering::Relaxed),
             SwtpmLocality::Ctrl(l) => l.load(Ordering::Relaxed),

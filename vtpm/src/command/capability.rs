@@ -112,6 +112,10 @@ pub(crate) fn get_capability<P: Platform>(
             })?
         }
         Cap::Pcrs => {
+            // The property selects nothing here and must be zero, as in the reference.
+            if property != 0 {
+                return Err(Rc::Value.param(2));
+            }
             rsp.u32(HashAlg::ALL.len() as u32)?;
             for h in HashAlg::ALL {
                 rsp.u16(h.alg().0)?;
@@ -149,6 +153,9 @@ pub(crate) fn get_capability<P: Platform>(
             let items = &mut CURVES.iter().filter(|c| c.0 as u32 >= property);
             list(rsp, items, count.min(MAX_ECC_CURVES), |rsp, c| rsp.u16(c.0))?
         }
+        // Defined capabilities this TPM does not report: the property is what is rejected, as
+        // in the reference implementation.
+        Cap::AuthPolicies | Cap::Act => return Err(Rc::Value.param(2)),
         _ => return Err(Rc::Value.param(1)),
     };
     rsp.out
@@ -201,7 +208,7 @@ fn handles<P: Platform>(
                 .filter(|&h| h >= property),
         ),
         ht::Persistent | ht::NvIndex | ht::HmacSession | ht::PolicySession => {}
-        _ => return Err(Rc::Value.param(2)),
+        _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
 }
@@ -226,10 +233,16 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     if !tpm.lockout_auth.is_empty() {
         permanent |= TpmaPermanent::LOCKOUT_AUTH_SET;
     }
-    let startup_clear = TpmaStartupClear::PH_ENABLE
+    if tpm.disable_clear {
+        permanent |= TpmaPermanent::DISABLE_CLEAR;
+    }
+    let mut startup_clear = TpmaStartupClear::PH_ENABLE
         | TpmaStartupClear::SH_ENABLE
         | TpmaStartupClear::EH_ENABLE
         | TpmaStartupClear::PH_ENABLE_NV;
+    if tpm.orderly {
+        startup_clear |= TpmaStartupClear::ORDERLY;
+    }
     let version = env_version();
     [
         (Pt::FamilyIndicator, chars(b"2.0\0")),

@@ -11,6 +11,7 @@ mod auth;
 mod capability;
 mod clock;
 mod hash;
+mod hierarchy;
 mod pcr;
 mod random;
 mod startup;
@@ -110,6 +111,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::SelfTest => testing::self_test,
         Cc::IncrementalSelfTest => testing::incremental_self_test,
         Cc::GetTestResult => testing::get_test_result,
+        Cc::TestParms => testing::test_parms,
         Cc::GetCapability => capability::get_capability,
         Cc::GetRandom => random::get_random,
         Cc::StirRandom => random::stir_random,
@@ -124,6 +126,9 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::SequenceComplete => hash::sequence_complete,
         Cc::EventSequenceComplete => hash::event_sequence_complete,
         Cc::ReadClock => clock::read_clock,
+        Cc::HierarchyChangeAuth => hierarchy::hierarchy_change_auth,
+        Cc::Clear => hierarchy::clear,
+        Cc::ClearControl => hierarchy::clear_control,
         _ => return None,
     })
 }
@@ -133,14 +138,10 @@ pub(crate) fn implemented<P: Platform>(cc: Cc) -> bool {
     handler::<P>(cc).is_some()
 }
 
-/// Writes an error response (Part 1, 18.4: tag `TPM_ST_NO_SESSIONS`, size 10). A bad tag is
-/// answered with `TPM_ST_RSP_COMMAND` as TPM 1.2 software expects.
+/// Writes an error response (Part 1, 18.4: tag `TPM_ST_NO_SESSIONS`, size 10; also for
+/// `TPM_RC_BAD_TAG`, as the reference implementation answers).
 fn error_response(rc: Rc, response: &mut [u8]) -> usize {
-    let tag = if rc == Rc::BadTag {
-        St::RspCommand
-    } else {
-        St::NoSessions
-    };
+    let tag = St::NoSessions;
     let Some(out) = response.get_mut(..HEADER_SIZE) else {
         return 0;
     };
@@ -204,12 +205,12 @@ fn run<P: Platform>(
 
     // Authorization area.
     let sessions = if hdr.tag == St::Sessions {
+        let auth_size = r.u32()? as usize;
+        if auth_size < 9 || auth_size > r.remaining() {
+            return Err(Rc::Size);
+        }
         if desc.no_sessions {
             return Err(Rc::AuthContext);
-        }
-        let auth_size = r.u32().map_err(|_| Rc::Authsize)? as usize;
-        if auth_size < 9 || auth_size > r.remaining() {
-            return Err(Rc::Authsize);
         }
         let area = r.sub(auth_size)?;
         Sessions::parse(area)?

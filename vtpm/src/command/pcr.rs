@@ -71,7 +71,6 @@ pub(crate) fn pcr_extend<P: Platform>(
     for d in digests.iter() {
         tpm.pcrs.extend(d.hash, pcr.0 as usize, d.digest);
     }
-    tpm.pcrs.changed(pcr.0 as usize);
     Ok(())
 }
 
@@ -104,7 +103,6 @@ pub(crate) fn extend_all<P: Platform>(
     for (h, d) in HashAlg::ALL.iter().zip(digests.iter()) {
         tpm.pcrs.extend(*h, pcr.0 as usize, d.as_bytes());
     }
-    tpm.pcrs.changed(pcr.0 as usize);
 }
 
 /// `TPM2_PCR_Event(pcrHandle, eventData)` → the event's digest in every implemented hash.

@@ -40,6 +40,7 @@ pub(crate) fn startup<P: Platform>(
         _ => return Err(Rc::Value.param(1)),
     }
     tpm.saved_pcrs = None;
+    tpm.orderly = tpm.shutdown.is_some();
     tpm.shutdown = None;
     tpm.power = Power::Started;
     Ok(())

@@ -36,7 +36,10 @@ pub(crate) fn incremental_self_test<P: Platform>(
         return Err(Rc::Size.param(1));
     }
     for _ in 0..count {
-        let _alg: AlgId = cmd.params.read().map_err(|rc| rc.param(1))?;
+        let alg: AlgId = cmd.params.read().map_err(|rc| rc.param(1))?;
+        if !super::capability::ALGORITHMS.iter().any(|(a, _)| *a == alg) {
+            return Err(Rc::Value.param(1));
+        }
     }
     cmd.end()?;
     rsp.u32(0)
@@ -51,4 +54,15 @@ pub(crate) fn get_test_result<P: Platform>(
     cmd.end()?;
     rsp.sized(&[])?;
     rsp.u32(Rc::Success.0)
+}
+
+/// `TPM2_TestParms(parameters)`: the algorithm parameters are checked while unmarshalling
+/// `TPMT_PUBLIC_PARMS` against what this TPM implements (reference `TPM2_TestParms`).
+pub(crate) fn test_parms<P: Platform>(
+    _tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let _parms: tpm_proto::TpmtPublicParms = cmd.param()?;
+    cmd.end()
 }
