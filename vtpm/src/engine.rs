@@ -134,6 +134,7 @@ pub struct Tpm<P: Platform> {
     /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
     pub(crate) saved_pcrs: Option<Pcrs>,
     pub(crate) objects: Objects,
+    pub(crate) sessions: crate::session::Sessions,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
     pub(crate) tested: bool,
@@ -155,6 +156,7 @@ impl<P: Platform> Tpm<P> {
         let null_h = Hierarchy::new(&mut platform)?;
         let now = platform.monotonic_ms();
         let objects = Objects::new(config.max_objects);
+        let sessions = crate::session::Sessions::new(config.max_sessions);
         Ok(Tpm {
             platform,
             config,
@@ -171,6 +173,7 @@ impl<P: Platform> Tpm<P> {
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,
+            sessions,
             clock: Clock {
                 clock_base: 0,
                 base_ms: now,
@@ -195,6 +198,7 @@ impl<P: Platform> Tpm<P> {
     /// must be `TPM2_Startup`. Seeds, hierarchy authorizations, NV and `Clock` persist.
     pub fn power_on(&mut self) {
         self.objects.flush_all();
+        self.sessions.flush_all();
         self.power = Power::Init;
         self.clock.init_ms = self.platform.monotonic_ms();
         self.cancel = false;
@@ -203,6 +207,7 @@ impl<P: Platform> Tpm<P> {
     /// Power removed. Without a preceding `TPM2_Shutdown` the next Startup is a TPM Reset.
     pub fn power_off(&mut self) {
         self.objects.flush_all();
+        self.sessions.flush_all();
         self.power = Power::Off;
     }
 

@@ -13,9 +13,11 @@ extern crate alloc;
 mod command;
 pub mod crypto;
 mod engine;
+mod entity;
 mod object;
 mod pcr;
 mod secret;
+mod session;
 
 pub use engine::{Config, ManufactureError, Platform, PlatformError, Tpm};
 pub use tpm_proto::{MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};

@@ -2,12 +2,9 @@
 //! (`TPM_RS_PW`), and the response session area.
 
 use crate::engine::{Platform, Tpm};
-use crate::object::Object;
-use crate::secret::AuthValue;
+use crate::entity::{bad_password, entity_auth};
 use tpm_proto::command::{AuthRole, CommandDesc};
-use tpm_proto::{
-    ht, Handle, Rc, Reader, TpmaSession, TpmsAuthCommand, Unmarshal, WriteError, Writer,
-};
+use tpm_proto::{Handle, Rc, Reader, TpmaSession, TpmsAuthCommand, Unmarshal, WriteError, Writer};
 
 /// At most three sessions per command (`MAX_SESSION_NUM`).
 pub(crate) const MAX_SESSIONS: usize = 3;
@@ -103,56 +100,5 @@ impl<'c> Sessions<'c> {
             }
         }
         Ok(())
-    }
-}
-
-/// The code for a wrong password: `TPM_RC_BAD_AUTH` for an entity exempt from dictionary-attack
-/// protection (every permanent handle but lockout, PCRs, sequence objects), else
-/// `TPM_RC_AUTH_FAIL` (reference `IncrementLockout`).
-fn bad_password(h: Handle) -> Rc {
-    match h.ht() {
-        ht::Permanent if h != Handle::Lockout => Rc::BadAuth,
-        ht::Pcr | ht::Transient => Rc::BadAuth,
-        _ => Rc::AuthFail,
-    }
-}
-
-/// Checks that the entity `h` (the `i`-th handle, already type-checked) is present
-/// (reference `EntityGetLoadStatus`).
-pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Result<(), Rc> {
-    match h.ht() {
-        ht::Transient if tpm.objects.get(h).is_none() => return Err(Rc::reference_handle(i)),
-        ht::Persistent | ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
-        ht::Permanent => match h {
-            Handle::Owner
-            | Handle::Endorsement
-            | Handle::Platform
-            | Handle::PlatformNv
-            | Handle::Lockout
-            | Handle::Null
-            | Handle::Pw => {}
-            _ => return Err(Rc::Value.handle(i + 1)),
-        },
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The `authValue` of an entity, if it has one that may be used.
-fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthValue> {
-    match h.ht() {
-        ht::Pcr => Some(AuthValue::empty()),
-        ht::Permanent => match h {
-            Handle::Owner => Some(tpm.owner_h.auth.clone()),
-            Handle::Endorsement => Some(tpm.endorsement_h.auth.clone()),
-            Handle::Platform => Some(tpm.platform_h.auth.clone()),
-            Handle::Lockout => Some(tpm.lockout_auth.clone()),
-            Handle::Null => Some(AuthValue::empty()),
-            _ => None,
-        },
-        ht::Transient => match tpm.objects.get(h)? {
-            Object::Sequence(s) => Some(s.auth.clone()),
-        },
-        _ => None,
     }
 }

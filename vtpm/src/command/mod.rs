@@ -200,7 +200,7 @@ fn run<P: Platform>(
         handles[i] = h;
     }
     for (i, h) in handles.iter().take(desc.handles.len()).enumerate() {
-        auth::entity_present(tpm, *h, i as u32)?;
+        crate::entity::entity_present(tpm, *h, i as u32)?;
     }
 
     // Authorization area.
