@@ -1,6 +1,7 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
+use crate::object::primary::PrimaryCache;
 use crate::object::Objects;
 use crate::pcr::Pcrs;
 use crate::secret::AuthValue;
@@ -35,6 +36,8 @@ pub struct Config {
     pub max_sessions: usize,
     /// Bytes of NV memory for indices and persistent objects (`TPM_RC_NV_SPACE` beyond).
     pub nv_bytes: usize,
+    /// Persistent objects (`TPM2_EvictControl`) kept at once (`TPM_RC_NV_SPACE` beyond).
+    pub max_persistent: usize,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             max_objects: 8,
             max_sessions: 16,
             nv_bytes: 64 * 1024,
+            max_persistent: 7,
         }
     }
 }
@@ -54,7 +58,6 @@ pub(crate) const SEED_SIZE: usize = 64;
 /// Per-hierarchy secrets, created at manufacture (Part 1, section 14).
 pub(crate) struct Hierarchy {
     /// The primary seed (EPS, SPS, PPS, or the null seed).
-    #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub seed: Zeroizing<[u8; SEED_SIZE]>,
     /// The hierarchy proof (ehProof, shProof, phProof; nullProof), the HMAC key of tickets.
     pub proof: Zeroizing<[u8; SEED_SIZE]>,
@@ -125,7 +128,6 @@ pub struct Tpm<P: Platform> {
     pub(crate) platform_h: Hierarchy,
     pub(crate) owner_h: Hierarchy,
     pub(crate) endorsement_h: Hierarchy,
-    #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
@@ -134,6 +136,8 @@ pub struct Tpm<P: Platform> {
     /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
     pub(crate) saved_pcrs: Option<Pcrs>,
     pub(crate) objects: Objects,
+    /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
+    pub(crate) primary_cache: PrimaryCache,
     pub(crate) sessions: crate::session::Sessions,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
@@ -155,7 +159,7 @@ impl<P: Platform> Tpm<P> {
         let endorsement_h = Hierarchy::new(&mut platform)?;
         let null_h = Hierarchy::new(&mut platform)?;
         let now = platform.monotonic_ms();
-        let objects = Objects::new(config.max_objects);
+        let objects = Objects::new(config.max_objects, config.max_persistent);
         let sessions = crate::session::Sessions::new(config.max_sessions);
         Ok(Tpm {
             platform,
@@ -173,6 +177,7 @@ impl<P: Platform> Tpm<P> {
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,
+            primary_cache: PrimaryCache::default(),
             sessions,
             clock: Clock {
                 clock_base: 0,
@@ -234,6 +239,32 @@ impl<P: Platform> Tpm<P> {
         self.platform
             .monotonic_ms()
             .saturating_sub(self.clock.init_ms)
+    }
+
+    /// Reseeds the DRBG from the platform if its reseed interval has run out, so that an
+    /// operation that draws from it many times (key generation, blinding) does not fail.
+    pub(crate) fn reseed_if_needed(&mut self) -> Result<(), tpm_proto::Rc> {
+        if !self.drbg.needs_reseed() {
+            return Ok(());
+        }
+        let mut fresh = Zeroizing::new([0u8; 48]);
+        self.platform
+            .entropy(&mut fresh[..])
+            .map_err(|_| tpm_proto::Rc::Failure)?;
+        self.drbg.reseed(&fresh[..], &[]);
+        Ok(())
+    }
+
+    /// The hierarchy a permanent handle names (`TPM_RH_NULL` for the null hierarchy).
+    pub(crate) fn hierarchy(&self, h: tpm_proto::Handle) -> Option<&Hierarchy> {
+        use tpm_proto::Handle;
+        match h {
+            Handle::Owner => Some(&self.owner_h),
+            Handle::Endorsement => Some(&self.endorsement_h),
+            Handle::Platform => Some(&self.platform_h),
+            Handle::Null => Some(&self.null_h),
+            _ => None,
+        }
     }
 
     /// Fills `out` from the DRBG, reseeding from the platform when it asks for it.

@@ -7,7 +7,8 @@
 use crate::engine::{Platform, Tpm};
 use crate::object::Object;
 use crate::secret::AuthValue;
-use tpm_proto::{ht, Handle, Rc};
+use tpm_proto::command::AuthRole;
+use tpm_proto::{ht, Handle, Rc, TpmaObject};
 
 /// A Name (`TPM2B_NAME` contents): a handle for PCRs, permanent handles and sessions, or
 /// `nameAlg || H(public area)` for objects and NV indices.
@@ -37,6 +38,14 @@ impl Name {
         n
     }
 
+    /// The Empty Buffer: the Name of an object without a `nameAlg`.
+    pub fn empty() -> Name {
+        Name {
+            buf: [0; tpm_proto::MAX_DIGEST_SIZE + 2],
+            len: 0,
+        }
+    }
+
     /// `nameAlg || digest`.
     pub fn digest(alg: tpm_proto::HashAlg, d: &[u8]) -> Name {
         let mut n = Name {
@@ -56,12 +65,16 @@ impl Name {
 }
 
 /// The code for a wrong password or HMAC: `TPM_RC_BAD_AUTH` for an entity exempt from
-/// dictionary-attack protection (every permanent handle but lockout, PCRs, sequence objects),
-/// else `TPM_RC_AUTH_FAIL` (reference `IncrementLockout`).
-pub(crate) fn bad_password(h: Handle) -> Rc {
+/// dictionary-attack protection (every permanent handle but lockout, PCRs, sequence objects,
+/// objects with `noDA`), else `TPM_RC_AUTH_FAIL` (reference `IncrementLockout`, `IsDAExempted`).
+pub(crate) fn bad_password<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Rc {
     match h.ht() {
         ht::Permanent if h != Handle::Lockout => Rc::BadAuth,
-        ht::Pcr | ht::Transient => Rc::BadAuth,
+        ht::Pcr => Rc::BadAuth,
+        ht::Transient | ht::Persistent => match tpm.objects.get(h) {
+            Some(Object::Key(k)) if !k.attributes.contains(TpmaObject::NO_DA) => Rc::AuthFail,
+            _ => Rc::BadAuth,
+        },
         _ => Rc::AuthFail,
     }
 }
@@ -71,7 +84,8 @@ pub(crate) fn bad_password(h: Handle) -> Rc {
 pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Result<(), Rc> {
     match h.ht() {
         ht::Transient if tpm.objects.get(h).is_none() => return Err(Rc::reference_handle(i)),
-        ht::Persistent | ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
+        ht::Persistent if tpm.objects.get(h).is_none() => return Err(Rc::Handle.handle(i + 1)),
+        ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
         ht::HmacSession | ht::PolicySession if tpm.sessions.get(h).is_none() => {
             return Err(Rc::reference_handle(i))
         }
@@ -93,16 +107,24 @@ pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Re
 /// The Name of a present entity (Part 1, 16).
 pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
     match h.ht() {
-        ht::Transient => match tpm.objects.get(h) {
-            // A sequence object has no public area; its Name is its handle.
-            Some(Object::Sequence(_)) | None => Name::handle(h),
+        ht::Transient | ht::Persistent => match tpm.objects.get(h) {
+            // An object without a nameAlg (a public key loaded with a NULL nameAlg) is named by
+            // its handle, as is a sequence object, which has no public area.
+            Some(Object::Key(k)) if k.name_alg.is_some() => k.name,
+            Some(Object::Key(_)) | Some(Object::Sequence(_)) | None => Name::handle(h),
         },
         _ => Name::handle(h),
     }
 }
 
-/// The `authValue` of an entity, if it has one that may be used for authorization.
-pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthValue> {
+/// The `authValue` of an entity, if it may be used for authorization in `role` (reference
+/// `IsAuthValueAvailable`): for a key, only with its sensitive area loaded, and only if
+/// `userWithAuth` is SET, or the role is ADMIN and `adminWithPolicy` is CLEAR.
+pub(crate) fn entity_auth<P: Platform>(
+    tpm: &Tpm<P>,
+    h: Handle,
+    role: AuthRole,
+) -> Option<AuthValue> {
     match h.ht() {
         ht::Pcr => Some(AuthValue::empty()),
         ht::Permanent => match h {
@@ -113,8 +135,17 @@ pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthVa
             Handle::Null => Some(AuthValue::empty()),
             _ => None,
         },
-        ht::Transient => match tpm.objects.get(h)? {
+        ht::Transient | ht::Persistent => match tpm.objects.get(h)? {
             Object::Sequence(s) => Some(s.auth.clone()),
+            Object::Key(k) => {
+                let user = k.attributes.contains(TpmaObject::USER_WITH_AUTH);
+                let admin = role == AuthRole::Admin
+                    && !k.attributes.contains(TpmaObject::ADMIN_WITH_POLICY);
+                match &k.sensitive {
+                    Some(s) if user || admin => Some(s.auth.clone()),
+                    _ => None,
+                }
+            }
         },
         _ => None,
     }

@@ -80,9 +80,9 @@ impl<'c> Sessions<'c> {
                 if role != AuthRole::User && role != AuthRole::Admin {
                     return Err(Rc::AuthType.session(n));
                 }
-                let auth = entity_auth(tpm, h).ok_or(Rc::AuthUnavailable)?;
+                let auth = entity_auth(tpm, h, role).ok_or(Rc::AuthUnavailable)?;
                 if !auth.matches(s.hmac.0) {
-                    return Err(bad_password(h).session(n));
+                    return Err(bad_password(tpm, h).session(n));
                 }
             }
         }

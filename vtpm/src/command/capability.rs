@@ -207,7 +207,13 @@ fn handles<P: Platform>(
                 .map(|h| h.0)
                 .filter(|&h| h >= property),
         ),
-        ht::Persistent | ht::NvIndex | ht::HmacSession | ht::PolicySession => {}
+        ht::Persistent => found.extend(
+            tpm.objects
+                .persistent_handles()
+                .map(|h| h.0)
+                .filter(|&h| h >= property),
+        ),
+        ht::NvIndex | ht::HmacSession | ht::PolicySession => {}
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -260,7 +266,10 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::FirmwareVersion2, 0),
         (Pt::InputBuffer, tpm_proto::MAX_BUFFER as u32),
         (Pt::HrTransientMin, capacity),
-        (Pt::HrPersistentMin, 7),
+        (
+            Pt::HrPersistentMin,
+            tpm.objects.persistent_capacity() as u32,
+        ),
         (Pt::HrLoadedMin, 3),
         (Pt::ActiveSessionsMax, 64),
         (Pt::PcrCount, PCR_COUNT as u32),
@@ -298,8 +307,11 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::HrActive, 0),
         (Pt::HrActiveAvail, tpm.config.max_sessions as u32),
         (Pt::HrTransientAvail, capacity - loaded),
-        (Pt::HrPersistent, 0),
-        (Pt::HrPersistentAvail, 7),
+        (Pt::HrPersistent, tpm.objects.persistent_count() as u32),
+        (
+            Pt::HrPersistentAvail,
+            (tpm.objects.persistent_capacity() - tpm.objects.persistent_count()) as u32,
+        ),
         (Pt::NvCounters, 0),
         (Pt::NvCountersAvail, 0),
         (Pt::AlgorithmSet, 0),

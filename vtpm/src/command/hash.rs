@@ -116,6 +116,9 @@ impl Sequence {
             SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| {
                 h.update(data);
             }),
+            SequenceKind::Hmac(m) => {
+                m.update(data);
+            }
         }
     }
 }
@@ -144,20 +147,29 @@ pub(crate) fn sequence_complete<P: Platform>(
     cmd.end()?;
     let h = cmd.handle(0);
     let seq = sequence_mut(tpm, h, 1)?;
-    if !matches!(seq.kind, SequenceKind::Hash(_)) {
+    if matches!(seq.kind, SequenceKind::Event(_)) {
         return Err(Rc::Mode.handle(1));
     }
     seq.update(data.0);
     let Some(Object::Sequence(seq)) = tpm.objects.remove(h) else {
         return Err(Rc::Failure);
     };
-    let SequenceKind::Hash(hasher) = seq.kind else {
-        return Err(Rc::Failure);
-    };
-    let alg = hasher.alg();
-    let digest = hasher.finish();
-    rsp.sized(digest.as_bytes())?;
-    write_hashcheck(tpm, rsp, hierarchy, alg, &digest, seq.ticket_safe)
+    match seq.kind {
+        SequenceKind::Hash(hasher) => {
+            let alg = hasher.alg();
+            let digest = hasher.finish();
+            rsp.sized(digest.as_bytes())?;
+            write_hashcheck(tpm, rsp, hierarchy, alg, &digest, seq.ticket_safe)
+        }
+        // An HMAC sequence (`TPM2_HMAC_Start`) gets the NULL ticket.
+        SequenceKind::Hmac(mac) => {
+            let alg = mac.alg();
+            let digest = mac.finish();
+            rsp.sized(digest.as_bytes())?;
+            write_hashcheck(tpm, rsp, Handle::Null, alg, &digest, false)
+        }
+        SequenceKind::Event(_) => Err(Rc::Failure),
+    }
 }
 
 /// `TPM2_EventSequenceComplete(pcrHandle, sequenceHandle, buffer)` → the digests in every

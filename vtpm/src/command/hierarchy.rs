@@ -47,7 +47,7 @@ pub(crate) fn clear<P: Platform>(
     tpm.endorsement_h.proof = endorsement_proof;
     tpm.endorsement_h.auth = AuthValue::empty();
     tpm.lockout_auth = AuthValue::empty();
-    tpm.objects.flush_all();
+    tpm.objects.clear_owner();
     Ok(())
 }
 

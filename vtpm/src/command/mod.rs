@@ -12,6 +12,8 @@ mod capability;
 mod clock;
 mod hash;
 mod hierarchy;
+mod load;
+mod object;
 mod pcr;
 mod random;
 mod startup;
@@ -129,6 +131,15 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::HierarchyChangeAuth => hierarchy::hierarchy_change_auth,
         Cc::Clear => hierarchy::clear,
         Cc::ClearControl => hierarchy::clear_control,
+        Cc::CreatePrimary => object::create_primary,
+        Cc::Create => object::create,
+        Cc::CreateLoaded => object::create_loaded,
+        Cc::Load => load::load,
+        Cc::LoadExternal => load::load_external,
+        Cc::ReadPublic => load::read_public,
+        Cc::Unseal => load::unseal,
+        Cc::ObjectChangeAuth => load::object_change_auth,
+        Cc::EvictControl => load::evict_control,
         _ => return None,
     })
 }
