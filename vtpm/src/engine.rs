@@ -114,6 +114,7 @@ pub(crate) struct Clock {
 #[derive(Debug)]
 pub struct Tpm<P: Platform> {
     pub(crate) platform: P,
+    #[allow(dead_code, reason = "NV space limits read it")]
     pub(crate) config: Config,
     pub(crate) drbg: Drbg,
     pub(crate) power: Power,

@@ -37,7 +37,16 @@ impl Name {
         n
     }
 
+    /// The Empty Buffer.
+    pub fn empty() -> Name {
+        Name {
+            buf: [0; tpm_proto::MAX_DIGEST_SIZE + 2],
+            len: 0,
+        }
+    }
+
     /// `nameAlg || digest`.
+    #[allow(dead_code, reason = "objects and NV indices")]
     pub fn digest(alg: tpm_proto::HashAlg, d: &[u8]) -> Name {
         let mut n = Name {
             buf: [0; tpm_proto::MAX_DIGEST_SIZE + 2],
@@ -52,6 +61,13 @@ impl Name {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
+    }
+
+    /// XORs `b` over the first octets (as many as both have).
+    pub fn xor_prefix(&mut self, b: &[u8]) {
+        for (x, y) in self.buf[..self.len as usize].iter_mut().zip(b) {
+            *x ^= y;
+        }
     }
 }
 
@@ -94,8 +110,10 @@ pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Re
 pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
     match h.ht() {
         ht::Transient => match tpm.objects.get(h) {
-            // A sequence object has no public area; its Name is its handle.
-            Some(Object::Sequence(_)) | None => Name::handle(h),
+            // A sequence object has no public area and no nameAlg: its Name is the Empty Buffer
+            // (reference `AllocateSequenceSlot`).
+            Some(Object::Sequence(_)) => Name::empty(),
+            None => Name::handle(h),
         },
         _ => Name::handle(h),
     }
@@ -118,4 +136,28 @@ pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthVa
         },
         _ => None,
     }
+}
+
+/// Decrypts a secret sent to the TPM under a loaded decryption key (Part 1, 11.4.9: RSA-OAEP with
+/// `label`, or ECDH + KDFe): the salt of `TPM2_StartAuthSession`, the seed of `TPM2_Import` and
+/// `TPM2_ActivateCredential`.
+pub(crate) fn decrypt_secret<P: Platform>(
+    tpm: &mut Tpm<P>,
+    key: Handle,
+    _label: &[u8],
+    _secret: &[u8],
+) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Rc> {
+    match tpm.objects.get(key) {
+        // A sequence object cannot decrypt.
+        Some(Object::Sequence(_)) | None => Err(Rc::Key.handle(1)),
+    }
+}
+
+/// The `authPolicy` of an entity, if it has one (hierarchy policies, objects' and NV indices'
+/// `authPolicy`).
+pub(crate) fn entity_policy<P: Platform>(
+    _tpm: &Tpm<P>,
+    _h: Handle,
+) -> Option<crate::crypto::Digest> {
+    None
 }

@@ -37,6 +37,7 @@ pub(crate) struct Session {
 
 /// What policy commands have asserted on a policy session (Part 1, 19.7).
 #[derive(Debug, Clone, Default)]
+#[allow(dead_code, reason = "set by the policy commands as they land")]
 pub(crate) struct PolicyState {
     /// `TPM2_PolicyAuthValue`: the entity's authValue goes into the HMAC.
     pub auth_value: bool,

@@ -207,7 +207,17 @@ fn handles<P: Platform>(
                 .map(|h| h.0)
                 .filter(|&h| h >= property),
         ),
-        ht::Persistent | ht::NvIndex | ht::HmacSession | ht::PolicySession => {}
+        // TPM_HT_LOADED_SESSION lists every loaded session; TPM_HT_SAVED_SESSION the saved ones.
+        ht::HmacSession => {
+            found.extend(
+                tpm.sessions
+                    .handles()
+                    .map(|h| h.0)
+                    .filter(|&h| h >= property),
+            );
+            found.sort_unstable();
+        }
+        ht::Persistent | ht::NvIndex | ht::PolicySession => {}
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -223,6 +233,8 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     let total = COMMANDS.iter().filter(|d| implemented::<P>(d.cc)).count() as u32;
     let loaded = tpm.objects.loaded() as u32;
     let capacity = tpm.objects.capacity() as u32;
+    let sessions = tpm.sessions.loaded() as u32;
+    let session_capacity = tpm.sessions.capacity() as u32;
     let mut permanent = TpmaPermanent::TPM_GENERATED_EPS;
     if !tpm.owner_h.auth.is_empty() {
         permanent |= TpmaPermanent::OWNER_AUTH_SET;
@@ -293,10 +305,10 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::Permanent, permanent.bits()),
         (Pt::StartupClear, startup_clear.bits()),
         (Pt::HrNvIndex, 0),
-        (Pt::HrLoaded, 0),
-        (Pt::HrLoadedAvail, tpm.config.max_sessions as u32),
-        (Pt::HrActive, 0),
-        (Pt::HrActiveAvail, tpm.config.max_sessions as u32),
+        (Pt::HrLoaded, sessions),
+        (Pt::HrLoadedAvail, session_capacity - sessions),
+        (Pt::HrActive, sessions),
+        (Pt::HrActiveAvail, session_capacity - sessions),
         (Pt::HrTransientAvail, capacity - loaded),
         (Pt::HrPersistent, 0),
         (Pt::HrPersistentAvail, 7),

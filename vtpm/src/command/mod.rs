@@ -14,6 +14,7 @@ mod hash;
 mod hierarchy;
 mod pcr;
 mod random;
+mod session;
 mod startup;
 mod testing;
 
@@ -128,6 +129,10 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::ReadClock => clock::read_clock,
         Cc::HierarchyChangeAuth => hierarchy::hierarchy_change_auth,
         Cc::Clear => hierarchy::clear,
+        Cc::StartAuthSession => session::start_auth_session,
+        Cc::FlushContext => session::flush_context,
+        Cc::PolicyRestart => session::policy_restart,
+        Cc::PolicyGetDigest => session::policy_get_digest,
         Cc::ClearControl => hierarchy::clear_control,
         _ => return None,
     })
@@ -204,7 +209,7 @@ fn run<P: Platform>(
     }
 
     // Authorization area.
-    let sessions = if hdr.tag == St::Sessions {
+    let mut sessions = if hdr.tag == St::Sessions {
         let auth_size = r.u32()? as usize;
         if auth_size < 9 || auth_size > r.remaining() {
             return Err(Rc::Size);
@@ -213,11 +218,25 @@ fn run<P: Platform>(
             return Err(Rc::AuthContext);
         }
         let area = r.sub(auth_size)?;
-        Sessions::parse(area)?
+        Sessions::parse(tpm, area, desc)?
     } else {
         Sessions::none()
     };
-    sessions.authorize(tpm, desc, &handles, locality)?;
+    let raw_params = r.rest();
+    sessions.authorize(tpm, desc, &handles, locality, raw_params)?;
+
+    // The first parameter is decrypted in a copy of the parameter area.
+    let mut decrypted = [0u8; tpm_proto::MAX_COMMAND_SIZE];
+    let params = if sessions.has_decrypt() {
+        let copy = decrypted
+            .get_mut(..raw_params.len())
+            .ok_or(Rc::CommandSize)?;
+        copy.copy_from_slice(raw_params);
+        sessions.decrypt_parameter(tpm, copy)?;
+        Reader::new(copy)
+    } else {
+        Reader::new(raw_params)
+    };
 
     // Parameters and execution.
     let with_sessions = hdr.tag == St::Sessions;
@@ -228,7 +247,7 @@ fn run<P: Platform>(
         locality,
         desc,
         handles,
-        params: r,
+        params,
         param_n: 0,
     };
     let mut rsp = Response {
@@ -242,8 +261,9 @@ fn run<P: Platform>(
     // Response: header, handle, parameterSize, parameters, sessions.
     let mut total = param_at + param_len;
     if with_sessions {
-        let mut w = Writer::new(&mut body[param_len..]);
-        sessions.write_responses(&mut w).map_err(|_| Rc::Size)?;
+        let (params_out, rest) = body.split_at_mut(param_len);
+        let mut w = Writer::new(rest);
+        sessions.respond(tpm, hdr.cc, params_out, &mut w)?;
         total += w.len();
     }
     let mut w = Writer::new(head);
