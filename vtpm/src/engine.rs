@@ -135,6 +135,10 @@ pub struct Tpm<P: Platform> {
     /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
     pub(crate) saved_pcrs: Option<Pcrs>,
     pub(crate) objects: Objects,
+    /// Secret of the context blobs, renewed at every TPM Reset (`context.rs`).
+    pub(crate) context_key: Zeroizing<[u8; 32]>,
+    /// The context counter: the sequence number of the next saved context.
+    pub(crate) context_sequence: u64,
     pub(crate) sessions: crate::session::Sessions,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
@@ -157,6 +161,10 @@ impl<P: Platform> Tpm<P> {
         let null_h = Hierarchy::new(&mut platform)?;
         let now = platform.monotonic_ms();
         let objects = Objects::new(config.max_objects);
+        let mut context_key = Zeroizing::new([0u8; 32]);
+        platform
+            .entropy(&mut context_key[..])
+            .map_err(|_| ManufactureError::Entropy)?;
         let sessions = crate::session::Sessions::new(config.max_sessions);
         Ok(Tpm {
             platform,
@@ -174,6 +182,8 @@ impl<P: Platform> Tpm<P> {
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,
+            context_key,
+            context_sequence: 0,
             sessions,
             clock: Clock {
                 clock_base: 0,
@@ -199,7 +209,7 @@ impl<P: Platform> Tpm<P> {
     /// must be `TPM2_Startup`. Seeds, hierarchy authorizations, NV and `Clock` persist.
     pub fn power_on(&mut self) {
         self.objects.flush_all();
-        self.sessions.flush_all();
+        self.sessions.flush_loaded();
         self.power = Power::Init;
         self.clock.init_ms = self.platform.monotonic_ms();
         self.cancel = false;
@@ -208,7 +218,7 @@ impl<P: Platform> Tpm<P> {
     /// Power removed. Without a preceding `TPM2_Shutdown` the next Startup is a TPM Reset.
     pub fn power_off(&mut self) {
         self.objects.flush_all();
-        self.sessions.flush_all();
+        self.sessions.flush_loaded();
         self.power = Power::Off;
     }
 

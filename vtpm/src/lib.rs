@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod command;
+mod context;
 pub mod crypto;
 mod engine;
 mod entity;

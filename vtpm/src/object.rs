@@ -1,7 +1,7 @@
 //! Loaded objects: the transient object slots (Part 1, section 30). Sequence objects (hash, event
 //! and HMAC sequences) occupy the same slots as keys.
 
-use crate::crypto::Hasher;
+use crate::crypto::resumable::ResumableHash;
 use crate::secret::AuthValue;
 use alloc::vec::Vec;
 use tpm_proto::{Handle, Rc, HASH_COUNT};
@@ -14,9 +14,9 @@ use tpm_proto::{Handle, Rc, HASH_COUNT};
 )]
 pub(crate) enum SequenceKind {
     /// `TPM2_HashSequenceStart` with a hash algorithm.
-    Hash(Hasher),
+    Hash(ResumableHash),
     /// `TPM2_HashSequenceStart` with `TPM_ALG_NULL`: one hash per implemented algorithm.
-    Event([Hasher; HASH_COUNT]),
+    Event([ResumableHash; HASH_COUNT]),
 }
 
 #[derive(Debug)]
@@ -96,5 +96,74 @@ impl Objects {
 
     pub fn capacity(&self) -> usize {
         self.slots.len()
+    }
+}
+
+/// Context-blob encoding of an object's state (inside the encrypted part of a `TPMS_CONTEXT`,
+/// see `context.rs`). Only this engine reads it back, after the blob's integrity is verified.
+impl Object {
+    const SEQ_HASH: u8 = 1;
+    const SEQ_EVENT: u8 = 2;
+
+    pub fn marshal_context(
+        &self,
+        w: &mut tpm_proto::Writer<'_>,
+    ) -> Result<(), tpm_proto::WriteError> {
+        use tpm_proto::Marshal;
+        match self {
+            Object::Sequence(s) => {
+                match &s.kind {
+                    SequenceKind::Hash(h) => {
+                        w.u8(Self::SEQ_HASH)?;
+                        h.marshal(w)?;
+                    }
+                    SequenceKind::Event(hs) => {
+                        w.u8(Self::SEQ_EVENT)?;
+                        hs.iter().try_for_each(|h| h.marshal(w))?;
+                    }
+                }
+                w.sized(s.auth.as_bytes())?;
+                w.u8(s.first_block as u8)?;
+                w.u8(s.ticket_safe as u8)
+            }
+        }
+    }
+
+    pub fn unmarshal_context(r: &mut tpm_proto::Reader<'_>) -> Result<Object, Rc> {
+        let kind = match r.u8()? {
+            Self::SEQ_HASH => SequenceKind::Hash(ResumableHash::unmarshal(r)?),
+            Self::SEQ_EVENT => SequenceKind::Event([
+                ResumableHash::unmarshal(r)?,
+                ResumableHash::unmarshal(r)?,
+                ResumableHash::unmarshal(r)?,
+                ResumableHash::unmarshal(r)?,
+            ]),
+            _ => return Err(Rc::Value),
+        };
+        let auth: tpm_proto::Tpm2bAuth<'_> = r.read()?;
+        let auth = AuthValue::new(auth.0).ok_or(Rc::Size)?;
+        let first_block = r.u8()? != 0;
+        let ticket_safe = r.u8()? != 0;
+        Ok(Object::Sequence(Sequence {
+            kind,
+            auth,
+            first_block,
+            ticket_safe,
+        }))
+    }
+
+    /// The `savedHandle` of this object's context (Part 2, 14.?: `TPMI_DH_SAVED` —
+    /// 0x80000000 ordinary, 0x80000001 stClear, 0x80000002 sequence).
+    pub fn saved_handle(&self) -> Handle {
+        match self {
+            Object::Sequence(_) => Handle(0x8000_0002),
+        }
+    }
+
+    /// The hierarchy the object belongs to (`TPM_RH_NULL` for sequences).
+    pub fn hierarchy(&self) -> Handle {
+        match self {
+            Object::Sequence(_) => Handle::Null,
+        }
     }
 }

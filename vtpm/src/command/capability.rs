@@ -208,16 +208,17 @@ fn handles<P: Platform>(
                 .filter(|&h| h >= property),
         ),
         // TPM_HT_LOADED_SESSION lists every loaded session; TPM_HT_SAVED_SESSION the saved ones.
-        ht::HmacSession => {
+        ht::HmacSession | ht::PolicySession => {
+            let saved = start.ht() == ht::PolicySession;
             found.extend(
                 tpm.sessions
-                    .handles()
+                    .handles(saved)
                     .map(|h| h.0)
                     .filter(|&h| h >= property),
             );
             found.sort_unstable();
         }
-        ht::Persistent | ht::NvIndex | ht::PolicySession => {}
+        ht::Persistent | ht::NvIndex => {}
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -234,6 +235,7 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     let loaded = tpm.objects.loaded() as u32;
     let capacity = tpm.objects.capacity() as u32;
     let sessions = tpm.sessions.loaded() as u32;
+    let active = tpm.sessions.active() as u32;
     let session_capacity = tpm.sessions.capacity() as u32;
     let mut permanent = TpmaPermanent::TPM_GENERATED_EPS;
     if !tpm.owner_h.auth.is_empty() {
@@ -307,8 +309,8 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::HrNvIndex, 0),
         (Pt::HrLoaded, sessions),
         (Pt::HrLoadedAvail, session_capacity - sessions),
-        (Pt::HrActive, sessions),
-        (Pt::HrActiveAvail, session_capacity - sessions),
+        (Pt::HrActive, active),
+        (Pt::HrActiveAvail, session_capacity - active),
         (Pt::HrTransientAvail, capacity - loaded),
         (Pt::HrPersistent, 0),
         (Pt::HrPersistentAvail, 7),

@@ -3,6 +3,7 @@
 use super::pcr::{extend_all, write_digest_values};
 use super::{Command, Response};
 use crate::crypto::hmac::Hmac;
+use crate::crypto::resumable::ResumableHash;
 use crate::crypto::{Digest, Hasher};
 use crate::engine::{Platform, Tpm};
 use crate::object::{Object, Sequence, SequenceKind};
@@ -82,8 +83,8 @@ pub(crate) fn hash_sequence_start<P: Platform>(
     let alg = cmd.hash_param(true)?;
     cmd.end()?;
     let kind = match alg {
-        Some(h) => SequenceKind::Hash(Hasher::new(h)),
-        None => SequenceKind::Event(HashAlg::ALL.map(Hasher::new)),
+        Some(h) => SequenceKind::Hash(ResumableHash::new(h)),
+        None => SequenceKind::Event(HashAlg::ALL.map(ResumableHash::new)),
     };
     let auth = AuthValue::new(auth.0).ok_or(Rc::Size.param(1))?;
     let seq = Sequence {
@@ -110,12 +111,8 @@ impl Sequence {
             self.first_block = false;
         }
         match &mut self.kind {
-            SequenceKind::Hash(h) => {
-                h.update(data);
-            }
-            SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| {
-                h.update(data);
-            }),
+            SequenceKind::Hash(h) => h.update(data),
+            SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| h.update(data)),
         }
     }
 }
@@ -186,7 +183,7 @@ pub(crate) fn event_sequence_complete<P: Platform>(
     else {
         return Err(Rc::Failure);
     };
-    let digests = hs.map(Hasher::finish);
+    let digests = hs.map(ResumableHash::finish);
     if pcr != Handle::Null {
         extend_all(tpm, pcr, &digests);
     }

@@ -10,6 +10,7 @@
 mod auth;
 mod capability;
 mod clock;
+mod context;
 mod hash;
 mod hierarchy;
 mod pcr;
@@ -131,6 +132,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::Clear => hierarchy::clear,
         Cc::StartAuthSession => session::start_auth_session,
         Cc::FlushContext => session::flush_context,
+        Cc::ContextSave => context::context_save,
+        Cc::ContextLoad => context::context_load,
         Cc::PolicyRestart => session::policy_restart,
         Cc::PolicyGetDigest => session::policy_get_digest,
         Cc::ClearControl => hierarchy::clear_control,
