@@ -60,6 +60,8 @@ pub(crate) struct Hierarchy {
     pub proof: Zeroizing<[u8; SEED_SIZE]>,
     /// `authValue` of the hierarchy (ownerAuth, endorsementAuth, platformAuth).
     pub auth: AuthValue,
+    /// `authPolicy` of the hierarchy (`TPM2_SetPrimaryPolicy`).
+    pub policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
 }
 
 impl core::fmt::Debug for Hierarchy {
@@ -82,6 +84,7 @@ impl Hierarchy {
             seed,
             proof,
             auth: AuthValue::empty(),
+            policy: None,
         })
     }
 }
@@ -129,6 +132,7 @@ pub struct Tpm<P: Platform> {
     #[allow(dead_code, reason = "primary-key derivation reads it")]
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
+    pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
     pub(crate) disable_clear: bool,
     pub(crate) pcrs: Pcrs,
@@ -178,6 +182,7 @@ impl<P: Platform> Tpm<P> {
             endorsement_h,
             null_h,
             lockout_auth: AuthValue::empty(),
+            lockout_policy: None,
             disable_clear: false,
             pcrs: Pcrs::new(),
             saved_pcrs: None,

@@ -155,9 +155,13 @@ pub(crate) fn decrypt_secret<P: Platform>(
 
 /// The `authPolicy` of an entity, if it has one (hierarchy policies, objects' and NV indices'
 /// `authPolicy`).
-pub(crate) fn entity_policy<P: Platform>(
-    _tpm: &Tpm<P>,
-    _h: Handle,
-) -> Option<crate::crypto::Digest> {
-    None
+pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crate::crypto::Digest> {
+    let p = match h {
+        Handle::Platform => &tpm.platform_h.policy,
+        Handle::Owner => &tpm.owner_h.policy,
+        Handle::Endorsement => &tpm.endorsement_h.policy,
+        Handle::Lockout => &tpm.lockout_policy,
+        _ => return None,
+    };
+    p.as_ref().map(|(_, d)| *d)
 }

@@ -37,7 +37,6 @@ pub(crate) struct Session {
 
 /// What policy commands have asserted on a policy session (Part 1, 19.7).
 #[derive(Debug, Clone, Default)]
-#[allow(dead_code, reason = "set by the policy commands as they land")]
 pub(crate) struct PolicyState {
     /// `TPM2_PolicyAuthValue`: the entity's authValue goes into the HMAC.
     pub auth_value: bool,
@@ -54,6 +53,11 @@ pub(crate) struct PolicyState {
     pub physical_presence: bool,
     /// `TPM2_PolicyNvWritten`.
     pub nv_written: Option<bool>,
+    /// `TPM2_PolicyPCR`: `pcrUpdateCounter` when the PCRs were checked; any PCR change since
+    /// makes the session fail with `TPM_RC_PCR_CHANGED`.
+    pub pcr_counter: Option<u32>,
+    /// `TPM2_PolicySecret` with an expiration: `Time` after which the session is expired.
+    pub timeout: Option<u64>,
 }
 
 /// A session slot: loaded, or saved by `TPM2_ContextSave` (the session's state stays in the TPM;

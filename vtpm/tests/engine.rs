@@ -260,3 +260,38 @@ fn sequence_object_survives_context_save_and_load() {
         0x1DF
     );
 }
+
+#[test]
+fn hierarchy_policy_authorizes_change_auth() {
+    use sha2::Digest;
+    let mut t = started();
+    // policy = H(0^32 || CC_PolicyCommandCode || CC_HierarchyChangeAuth)
+    let mut h = sha2::Sha256::new();
+    h.update([0u8; 32]);
+    h.update(0x16Cu32.to_be_bytes());
+    h.update(0x129u32.to_be_bytes());
+    let policy = h.finalize();
+    // SetPrimaryPolicy(OWNER, policy, SHA256)
+    let mut body = vec![0x40, 0, 0, 1];
+    body.extend_from_slice(&PW);
+    body.extend_from_slice(&[0, 32]);
+    body.extend_from_slice(&policy);
+    body.extend_from_slice(&[0, 0x0B]);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8002, 0x12E, &body))), 0);
+    // Policy session, PolicyCommandCode(HierarchyChangeAuth).
+    let mut sbody = vec![0x40, 0, 0, 7, 0x40, 0, 0, 7, 0, 16];
+    sbody.extend_from_slice(&[7u8; 16]);
+    sbody.extend_from_slice(&[0, 0, 1, 0, 0x10, 0, 0x0B]);
+    let r = exec(&mut t, 0, &cmd(0x8001, 0x176, &sbody));
+    assert_eq!(rc(&r), 0);
+    let s = r[10..14].to_vec();
+    let mut body = s.clone();
+    body.extend_from_slice(&[0, 0, 1, 0x29]);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x16C, &body))), 0);
+    // HierarchyChangeAuth(OWNER) with the policy session, empty HMAC (no session key, no auth).
+    let mut body = vec![0x40, 0, 0, 1, 0, 0, 0, 9];
+    body.extend_from_slice(&s);
+    body.extend_from_slice(&[0, 0, 1, 0, 0, 0, 2, b'p', b'w']);
+    let r = exec(&mut t, 0, &cmd(0x8002, 0x129, &body));
+    assert_eq!(rc(&r), 0, "{r:02x?}");
+}

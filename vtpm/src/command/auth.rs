@@ -188,7 +188,8 @@ impl<'c> Sessions<'c> {
             let mut include_auth = false;
             if let Some(h) = associated {
                 if session.kind == Se::Policy {
-                    check_policy(tpm, session, h, desc.cc, locality, &cp)
+                    let nh = name_hash(tpm, session.hash, handles, desc);
+                    check_policy(tpm, session, h, desc.cc, locality, &cp, &nh)
                         .map_err(|rc| rc.session(n))?;
                     include_auth = session.policy.auth_value;
                     if session.policy.password {
@@ -412,6 +413,20 @@ fn policy_required(h: Handle) -> bool {
     matches!(h.ht(), tpm_proto::ht::Permanent | tpm_proto::ht::NvIndex)
 }
 
+/// nameHash (Part 3, 23.12): `H(Name1 || Name2 || Name3)`.
+fn name_hash<P: Platform>(
+    tpm: &Tpm<P>,
+    alg: HashAlg,
+    handles: &[Handle; 3],
+    desc: &CommandDesc,
+) -> Digest {
+    let mut h = Hasher::new(alg);
+    for handle in handles.iter().take(desc.handles.len()) {
+        h.update(entity_name(tpm, *handle).as_bytes());
+    }
+    h.finish()
+}
+
 /// cpHash (Part 1, 18.7): `H(commandCode || Name1 || Name2 || Name3 || parameters)`.
 fn cp_hash<P: Platform>(
     tpm: &Tpm<P>,
@@ -474,6 +489,7 @@ fn check_policy<P: Platform>(
     cc: Cc,
     locality: u8,
     cp: &Digest,
+    name_hash: &Digest,
 ) -> Result<(), Rc> {
     let policy = crate::entity::entity_policy(tpm, h).ok_or(Rc::AuthUnavailable)?;
     if policy.as_bytes() != s.policy_digest.as_bytes() {
@@ -493,6 +509,23 @@ fn check_policy<P: Platform>(
         if want.as_bytes() != cp.as_bytes() {
             return Err(Rc::PolicyFail);
         }
+    }
+    if let Some(want) = &s.policy.name_hash {
+        if want.as_bytes() != name_hash.as_bytes() {
+            return Err(Rc::PolicyFail);
+        }
+    }
+    if s.policy
+        .pcr_counter
+        .is_some_and(|c| c != tpm.pcrs.update_counter)
+    {
+        return Err(Rc::PcrChanged);
+    }
+    if s.policy.timeout.is_some_and(|t| tpm.time_now() > t) {
+        return Err(Rc::Expired);
+    }
+    if s.policy.physical_presence {
+        return Err(Rc::Pp);
     }
     Ok(())
 }

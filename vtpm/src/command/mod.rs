@@ -14,6 +14,7 @@ mod context;
 mod hash;
 mod hierarchy;
 mod pcr;
+mod policy;
 mod random;
 mod session;
 mod startup;
@@ -136,6 +137,19 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::ContextLoad => context::context_load,
         Cc::PolicyRestart => session::policy_restart,
         Cc::PolicyGetDigest => session::policy_get_digest,
+        Cc::PolicyAuthValue => policy::policy_auth_value,
+        Cc::PolicyPassword => policy::policy_password,
+        Cc::PolicyCommandCode => policy::policy_command_code,
+        Cc::PolicyLocality => policy::policy_locality,
+        Cc::PolicyPcr => policy::policy_pcr,
+        Cc::PolicyOr => policy::policy_or,
+        Cc::PolicyCpHash => policy::policy_cp_hash,
+        Cc::PolicyNameHash => policy::policy_name_hash,
+        Cc::PolicySecret => policy::policy_secret,
+        Cc::PolicyAuthorize => policy::policy_authorize,
+        Cc::PolicyPhysicalPresence => policy::policy_physical_presence,
+        Cc::PolicyNvWritten => policy::policy_nv_written,
+        Cc::SetPrimaryPolicy => hierarchy::set_primary_policy,
         Cc::ClearControl => hierarchy::clear_control,
         _ => return None,
     })
