@@ -165,3 +165,38 @@ fn hierarchy_policy_authorizes_hierarchy_change_auth() {
         ok(&s, &["changeauth", "-c", "o", "-p", "newpw", ""]);
     });
 }
+
+#[test]
+fn lockout_authorization_failure_locks_lockout_auth() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        ok(
+            &s,
+            &["dictionarylockout", "-s", "-n", "2", "-t", "10", "-l", "20"],
+        );
+        let props = ok(&s, &["getcap", "properties-variable"]);
+        assert!(
+            props.contains("TPM2_PT_MAX_AUTH_FAIL: 0x2"),
+            "{ep}: {props}"
+        );
+        assert!(
+            props.contains("TPM2_PT_LOCKOUT_INTERVAL: 0xA"),
+            "{ep}: {props}"
+        );
+        ok(&s, &["changeauth", "-c", "l", "lockpw"]);
+        // A wrong lockoutAuth is TPM_RC_AUTH_FAIL (session 1) and disables lockoutAuth ...
+        let o = tpm2(&s, &["dictionarylockout", "-c", "-p", "wrong"]);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("0x98E"),
+            "{ep}: {}",
+            show(&o)
+        );
+        // ... so even the right one is refused with TPM_RC_LOCKOUT for lockoutRecovery seconds.
+        let o = tpm2(&s, &["dictionarylockout", "-c", "-p", "lockpw"]);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("0x921"),
+            "{ep}: {}",
+            show(&o)
+        );
+    });
+}

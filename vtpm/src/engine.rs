@@ -133,6 +133,8 @@ pub struct Tpm<P: Platform> {
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// Dictionary-attack state.
+    pub(crate) da: crate::da::DaState,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
     pub(crate) disable_clear: bool,
     pub(crate) pcrs: Pcrs,
@@ -184,6 +186,7 @@ impl<P: Platform> Tpm<P> {
             lockout_auth: AuthValue::empty(),
             lockout_policy: None,
             disable_clear: false,
+            da: crate::da::DaState::new(),
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,

@@ -71,14 +71,17 @@ impl Name {
     }
 }
 
-/// The code for a wrong password or HMAC: `TPM_RC_BAD_AUTH` for an entity exempt from
-/// dictionary-attack protection (every permanent handle but lockout, PCRs, sequence objects),
-/// else `TPM_RC_AUTH_FAIL` (reference `IncrementLockout`).
-pub(crate) fn bad_password(h: Handle) -> Rc {
+/// Whether `h` is exempt from dictionary-attack protection (reference `IsDAExempted`): every
+/// permanent handle but lockout, PCRs, sequence objects, and entities with `noDA`.
+pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
+    if let Some(e) = crate::da::exempt_by_type(h) {
+        return e;
+    }
     match h.ht() {
-        ht::Permanent if h != Handle::Lockout => Rc::BadAuth,
-        ht::Pcr | ht::Transient => Rc::BadAuth,
-        _ => Rc::AuthFail,
+        ht::Transient => match tpm.objects.get(h) {
+            Some(Object::Sequence(_)) | None => true,
+        },
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@ extern crate alloc;
 mod command;
 mod context;
 pub mod crypto;
+mod da;
 mod engine;
 mod entity;
 mod object;

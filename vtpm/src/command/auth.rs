@@ -10,7 +10,7 @@
 use super::session::bound_entity;
 use crate::crypto::{kdf_a, sym, Digest, Hasher, Hmac};
 use crate::engine::{Platform, Tpm};
-use crate::entity::{bad_password, entity_auth, entity_name};
+use crate::entity::{da_exempt, entity_auth, entity_name};
 use crate::secret::AuthValue;
 use crate::session::{ParamCipher, Session};
 use subtle::ConstantTimeEq;
@@ -167,8 +167,11 @@ impl<'c> Sessions<'c> {
                     return Err(Rc::AuthType.session(n));
                 }
                 let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
+                let exempt = da_exempt(tpm, h);
+                lockout_check(tpm, h, exempt)?;
                 if !auth.matches(s.hmac.0) {
-                    return Err(bad_password(h).session(n));
+                    let clock = tpm.clock_now();
+                    return Err(tpm.da.failure(h, exempt, clock).session(n));
                 }
                 continue;
             }
@@ -194,8 +197,11 @@ impl<'c> Sessions<'c> {
                     include_auth = session.policy.auth_value;
                     if session.policy.password {
                         let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
+                        let exempt = da_exempt(tpm, h);
+                        lockout_check(tpm, h, exempt)?;
                         if !auth.matches(s.hmac.0) {
-                            return Err(bad_password(h).session(n));
+                            let clock = tpm.clock_now();
+                            return Err(tpm.da.failure(h, exempt, clock).session(n));
                         }
                         continue;
                     }
@@ -228,15 +234,24 @@ impl<'c> Sessions<'c> {
                 ],
                 s.attributes.bits(),
             );
+            if let (Some(h), true) = (associated, include_auth) {
+                lockout_check(tpm, h, da_exempt(tpm, h))?;
+            }
             let ok = match &expect {
                 None => s.hmac.is_empty(),
                 Some(d) => bool::from(d.as_bytes().ct_eq(s.hmac.0)),
             };
             if !ok {
-                return Err(match associated {
-                    Some(h) => bad_password(h).session(n),
-                    None => Rc::AuthFail.session(n),
-                });
+                // A failure counts against DA only when the authValue was in the HMAC key.
+                let rc = match associated {
+                    Some(h) if include_auth => {
+                        let exempt = da_exempt(tpm, h);
+                        let clock = tpm.clock_now();
+                        tpm.da.failure(h, exempt, clock)
+                    }
+                    _ => Rc::BadAuth,
+                };
+                return Err(rc.session(n));
             }
         }
         Ok(())
@@ -401,6 +416,13 @@ impl<'c> Sessions<'c> {
         }
         Ok(())
     }
+}
+
+/// Lets DA time heal, then refuses authValue use on a locked-out entity.
+fn lockout_check<P: Platform>(tpm: &mut Tpm<P>, h: Handle, exempt: bool) -> Result<(), Rc> {
+    let clock = tpm.clock_now();
+    tpm.da.tick(clock);
+    tpm.da.check(h, exempt)
 }
 
 fn size_err(_: WriteError) -> Rc {

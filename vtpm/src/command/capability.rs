@@ -250,6 +250,9 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     if tpm.disable_clear {
         permanent |= TpmaPermanent::DISABLE_CLEAR;
     }
+    if tpm.da.in_lockout() {
+        permanent |= TpmaPermanent::IN_LOCKOUT;
+    }
     let mut startup_clear = TpmaStartupClear::PH_ENABLE
         | TpmaStartupClear::SH_ENABLE
         | TpmaStartupClear::EH_ENABLE
@@ -318,10 +321,10 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::NvCountersAvail, 0),
         (Pt::AlgorithmSet, 0),
         (Pt::LoadedCurves, CURVES.len() as u32),
-        (Pt::LockoutCounter, 0),
-        (Pt::MaxAuthFail, 3),
-        (Pt::LockoutInterval, 1000),
-        (Pt::LockoutRecovery, 1000),
+        (Pt::LockoutCounter, tpm.da.failed_tries),
+        (Pt::MaxAuthFail, tpm.da.max_tries),
+        (Pt::LockoutInterval, tpm.da.recovery_time),
+        (Pt::LockoutRecovery, tpm.da.lockout_recovery),
         (Pt::NvWriteRecovery, 0),
         (Pt::AuditCounter0, 0),
         (Pt::AuditCounter1, 0),

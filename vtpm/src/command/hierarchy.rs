@@ -97,3 +97,31 @@ pub(crate) fn set_primary_policy<P: Platform>(
     }
     Ok(())
 }
+
+/// `TPM2_DictionaryAttackLockReset(lockHandle)`: `failedTries` back to zero (Part 3, 25.2).
+pub(crate) fn dictionary_attack_lock_reset<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    tpm.da.reset();
+    Ok(())
+}
+
+/// `TPM2_DictionaryAttackParameters(lockHandle, newMaxTries, newRecoveryTime, lockoutRecovery)`
+/// (Part 3, 25.3). Lowering `maxTries` below `failedTries` puts the TPM in lockout at once.
+pub(crate) fn dictionary_attack_parameters<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let max_tries: u32 = cmd.param()?;
+    let recovery_time: u32 = cmd.param()?;
+    let lockout_recovery: u32 = cmd.param()?;
+    cmd.end()?;
+    tpm.da.max_tries = max_tries;
+    tpm.da.recovery_time = recovery_time;
+    tpm.da.lockout_recovery = lockout_recovery;
+    Ok(())
+}

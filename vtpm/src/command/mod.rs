@@ -150,6 +150,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyPhysicalPresence => policy::policy_physical_presence,
         Cc::PolicyNvWritten => policy::policy_nv_written,
         Cc::SetPrimaryPolicy => hierarchy::set_primary_policy,
+        Cc::DictionaryAttackLockReset => hierarchy::dictionary_attack_lock_reset,
+        Cc::DictionaryAttackParameters => hierarchy::dictionary_attack_parameters,
         Cc::ClearControl => hierarchy::clear_control,
         _ => return None,
     })

@@ -31,6 +31,9 @@ pub(crate) fn startup<P: Platform>(
                 .entropy(&mut tpm.context_key[..])
                 .map_err(|_| Rc::Failure)?;
             tpm.sessions.flush_all();
+            if tpm.da.lockout_recovery == 0 {
+                tpm.da.lockout_auth_enabled = true;
+            }
             tpm.clock.reset_count = tpm.clock.reset_count.wrapping_add(1);
             tpm.clock.restart_count = 0;
             tpm.pcrs.reset_all(cmd.locality, true);
