@@ -63,6 +63,8 @@ pub(crate) struct Hierarchy {
     pub proof: Zeroizing<[u8; SEED_SIZE]>,
     /// `authValue` of the hierarchy (ownerAuth, endorsementAuth, platformAuth).
     pub auth: AuthValue,
+    /// `authPolicy` of the hierarchy (`TPM2_SetPrimaryPolicy`).
+    pub policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
 }
 
 impl core::fmt::Debug for Hierarchy {
@@ -85,6 +87,7 @@ impl Hierarchy {
             seed,
             proof,
             auth: AuthValue::empty(),
+            policy: None,
         })
     }
 }
@@ -117,6 +120,7 @@ pub(crate) struct Clock {
 #[derive(Debug)]
 pub struct Tpm<P: Platform> {
     pub(crate) platform: P,
+    #[allow(dead_code, reason = "NV space limits read it")]
     pub(crate) config: Config,
     pub(crate) drbg: Drbg,
     pub(crate) power: Power,
@@ -130,6 +134,9 @@ pub struct Tpm<P: Platform> {
     pub(crate) endorsement_h: Hierarchy,
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
+    pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// Dictionary-attack state.
+    pub(crate) da: crate::da::DaState,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
     pub(crate) disable_clear: bool,
     pub(crate) pcrs: Pcrs,
@@ -138,6 +145,10 @@ pub struct Tpm<P: Platform> {
     pub(crate) objects: Objects,
     /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
     pub(crate) primary_cache: PrimaryCache,
+    /// Secret of the context blobs, renewed at every TPM Reset (`context.rs`).
+    pub(crate) context_key: Zeroizing<[u8; 32]>,
+    /// The context counter: the sequence number of the next saved context.
+    pub(crate) context_sequence: u64,
     pub(crate) sessions: crate::session::Sessions,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
@@ -160,6 +171,10 @@ impl<P: Platform> Tpm<P> {
         let null_h = Hierarchy::new(&mut platform)?;
         let now = platform.monotonic_ms();
         let objects = Objects::new(config.max_objects, config.max_persistent);
+        let mut context_key = Zeroizing::new([0u8; 32]);
+        platform
+            .entropy(&mut context_key[..])
+            .map_err(|_| ManufactureError::Entropy)?;
         let sessions = crate::session::Sessions::new(config.max_sessions);
         Ok(Tpm {
             platform,
@@ -173,11 +188,15 @@ impl<P: Platform> Tpm<P> {
             endorsement_h,
             null_h,
             lockout_auth: AuthValue::empty(),
+            lockout_policy: None,
             disable_clear: false,
+            da: crate::da::DaState::new(),
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,
             primary_cache: PrimaryCache::default(),
+            context_key,
+            context_sequence: 0,
             sessions,
             clock: Clock {
                 clock_base: 0,
@@ -203,7 +222,7 @@ impl<P: Platform> Tpm<P> {
     /// must be `TPM2_Startup`. Seeds, hierarchy authorizations, NV and `Clock` persist.
     pub fn power_on(&mut self) {
         self.objects.flush_all();
-        self.sessions.flush_all();
+        self.sessions.flush_loaded();
         self.power = Power::Init;
         self.clock.init_ms = self.platform.monotonic_ms();
         self.cancel = false;
@@ -212,7 +231,7 @@ impl<P: Platform> Tpm<P> {
     /// Power removed. Without a preceding `TPM2_Shutdown` the next Startup is a TPM Reset.
     pub fn power_off(&mut self) {
         self.objects.flush_all();
-        self.sessions.flush_all();
+        self.sessions.flush_loaded();
         self.power = Power::Off;
     }
 

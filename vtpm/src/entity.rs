@@ -38,12 +38,20 @@ impl Name {
         n
     }
 
-    /// The Empty Buffer: the Name of an object without a `nameAlg`.
+    /// The Empty Buffer.
     pub fn empty() -> Name {
         Name {
             buf: [0; tpm_proto::MAX_DIGEST_SIZE + 2],
             len: 0,
         }
+    }
+
+    /// A Name from its bytes (`None` if longer than a Name can be).
+    pub fn from_bytes(b: &[u8]) -> Option<Name> {
+        let mut n = Name::empty();
+        n.buf.get_mut(..b.len())?.copy_from_slice(b);
+        n.len = b.len() as u8;
+        Some(n)
     }
 
     /// `nameAlg || digest`.
@@ -62,20 +70,27 @@ impl Name {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
+
+    /// XORs `b` over the first octets (as many as both have).
+    pub fn xor_prefix(&mut self, b: &[u8]) {
+        for (x, y) in self.buf[..self.len as usize].iter_mut().zip(b) {
+            *x ^= y;
+        }
+    }
 }
 
-/// The code for a wrong password or HMAC: `TPM_RC_BAD_AUTH` for an entity exempt from
-/// dictionary-attack protection (every permanent handle but lockout, PCRs, sequence objects,
-/// objects with `noDA`), else `TPM_RC_AUTH_FAIL` (reference `IncrementLockout`, `IsDAExempted`).
-pub(crate) fn bad_password<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Rc {
+/// Whether `h` is exempt from dictionary-attack protection (reference `IsDAExempted`): every
+/// permanent handle but lockout, PCRs, sequence objects, and entities with `noDA`.
+pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
+    if let Some(e) = crate::da::exempt_by_type(h) {
+        return e;
+    }
     match h.ht() {
-        ht::Permanent if h != Handle::Lockout => Rc::BadAuth,
-        ht::Pcr => Rc::BadAuth,
         ht::Transient | ht::Persistent => match tpm.objects.get(h) {
-            Some(Object::Key(k)) if !k.attributes.contains(TpmaObject::NO_DA) => Rc::AuthFail,
-            _ => Rc::BadAuth,
+            Some(Object::Key(k)) => k.attributes.contains(TpmaObject::NO_DA),
+            Some(Object::Sequence(_)) | None => true,
         },
-        _ => Rc::AuthFail,
+        _ => false,
     }
 }
 
@@ -108,23 +123,19 @@ pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Re
 pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
     match h.ht() {
         ht::Transient | ht::Persistent => match tpm.objects.get(h) {
-            // An object without a nameAlg (a public key loaded with a NULL nameAlg) is named by
-            // its handle, as is a sequence object, which has no public area.
-            Some(Object::Key(k)) if k.name_alg.is_some() => k.name,
-            Some(Object::Key(_)) | Some(Object::Sequence(_)) | None => Name::handle(h),
+            // A sequence object has no public area and no nameAlg: its Name is the Empty Buffer
+            // (reference `AllocateSequenceSlot`), as is that of a key loaded with a NULL nameAlg.
+            Some(Object::Sequence(_)) => Name::empty(),
+            Some(Object::Key(k)) => k.name,
+            None => Name::handle(h),
         },
         _ => Name::handle(h),
     }
 }
 
-/// The `authValue` of an entity, if it may be used for authorization in `role` (reference
-/// `IsAuthValueAvailable`): for a key, only with its sensitive area loaded, and only if
-/// `userWithAuth` is SET, or the role is ADMIN and `adminWithPolicy` is CLEAR.
-pub(crate) fn entity_auth<P: Platform>(
-    tpm: &Tpm<P>,
-    h: Handle,
-    role: AuthRole,
-) -> Option<AuthValue> {
+/// The `authValue` of an entity, if it has one (a public-only object has none). Whether a
+/// password or HMAC session may use it is [`auth_value_available`].
+pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthValue> {
     match h.ht() {
         ht::Pcr => Some(AuthValue::empty()),
         ht::Permanent => match h {
@@ -137,16 +148,124 @@ pub(crate) fn entity_auth<P: Platform>(
         },
         ht::Transient | ht::Persistent => match tpm.objects.get(h)? {
             Object::Sequence(s) => Some(s.auth.clone()),
-            Object::Key(k) => {
-                let user = k.attributes.contains(TpmaObject::USER_WITH_AUTH);
-                let admin = role == AuthRole::Admin
-                    && !k.attributes.contains(TpmaObject::ADMIN_WITH_POLICY);
-                match &k.sensitive {
-                    Some(s) if user || admin => Some(s.auth.clone()),
-                    _ => None,
-                }
-            }
+            Object::Key(k) => k.sensitive.as_ref().map(|s| s.auth.clone()),
         },
         _ => None,
     }
+}
+
+/// Whether a password or HMAC session may use the `authValue` of `h` in `role` (reference
+/// `IsAuthValueAvailable`): for a key, only with its sensitive area loaded, and only if
+/// `userWithAuth` is SET, or the role is ADMIN and `adminWithPolicy` is CLEAR.
+pub(crate) fn auth_value_available<P: Platform>(tpm: &Tpm<P>, h: Handle, role: AuthRole) -> bool {
+    match h.ht() {
+        ht::Transient | ht::Persistent => match tpm.objects.get(h) {
+            Some(Object::Sequence(_)) => true,
+            Some(Object::Key(k)) => {
+                let user = k.attributes.contains(TpmaObject::USER_WITH_AUTH);
+                let admin = role == AuthRole::Admin
+                    && !k.attributes.contains(TpmaObject::ADMIN_WITH_POLICY);
+                k.sensitive.is_some() && (user || admin)
+            }
+            None => false,
+        },
+        _ => entity_auth(tpm, h).is_some(),
+    }
+}
+
+/// Whether the ADMIN role of `h` needs a policy session (reference `IsPolicySessionRequired`):
+/// always, except for a transient object with `adminWithPolicy` CLEAR.
+pub(crate) fn admin_needs_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
+    match (h.ht(), tpm.objects.get(h)) {
+        (ht::Transient, Some(Object::Key(k))) => {
+            k.attributes.contains(TpmaObject::ADMIN_WITH_POLICY)
+        }
+        (ht::Transient, _) => false,
+        _ => true,
+    }
+}
+
+/// Decrypts a secret sent to the TPM under a loaded decryption key (Part 1, 11.4.9: RSA-OAEP with
+/// `label`, or ECDH + KDFe): the salt of `TPM2_StartAuthSession`, the seed of `TPM2_Import` and
+/// `TPM2_ActivateCredential`.
+/// Errors as the reference `CryptSecretDecrypt`, unnumbered: `TPM_RC_SCHEME` for an RSA key
+/// whose scheme is not OAEP (NULL means OAEP with `nameAlg`), `TPM_RC_VALUE` for a bad
+/// padding or a secret longer than the digest, unmarshal codes or `TPM_RC_ECC_POINT` for a bad
+/// ECC point.
+pub(crate) fn decrypt_secret<P: Platform>(
+    tpm: &mut Tpm<P>,
+    key: Handle,
+    label: &[u8],
+    secret: &[u8],
+) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>, Rc> {
+    use crate::object::{KeyMaterial, PublicKey};
+    use tpm_proto::{TpmsEccPoint, TpmtRsaScheme, TpmuPublicParms, Unmarshal};
+    let k = match tpm.objects.get(key) {
+        Some(Object::Key(k)) => k,
+        // A sequence object cannot decrypt.
+        Some(Object::Sequence(_)) | None => return Err(Rc::Key.handle(1)),
+    };
+    let name_alg = k.name_alg.ok_or(Rc::Key.handle(1))?;
+    match (
+        &k.parameters,
+        k.sensitive.as_ref().map(|s| &s.key),
+        &k.public_key,
+    ) {
+        (TpmuPublicParms::Rsa(p), Some(KeyMaterial::Rsa(rsa)), _) => {
+            let hash = match p.scheme {
+                TpmtRsaScheme::Null => name_alg,
+                TpmtRsaScheme::Oaep(h) => h.hash_alg,
+                _ => return Err(Rc::Scheme),
+            };
+            let scheme = crate::crypto::RsaDecryptScheme::Oaep(hash);
+            let out = rsa.decrypt(scheme, label, secret, &mut tpm.drbg)?;
+            if out.len() > hash.size() {
+                return Err(Rc::Value);
+            }
+            Ok(out)
+        }
+        (TpmuPublicParms::Ecc(_), Some(KeyMaterial::Ecc(d)), PublicKey::Ecc(_, q)) => {
+            let point = TpmsEccPoint::unmarshal(&mut tpm_proto::Reader::new(secret))?;
+            let peer = crate::crypto::EccPoint {
+                x: point.x.0.to_vec(),
+                y: point.y.0.to_vec(),
+            };
+            let z = d.ecdh(&peer)?;
+            let size = name_alg.size();
+            let mut out = zeroize::Zeroizing::new(alloc::vec![0u8; size]);
+            crate::crypto::kdf_e(
+                name_alg,
+                &z.x,
+                label,
+                point.x.0,
+                &q.x,
+                (size * 8) as u32,
+                &mut out,
+            )?;
+            Ok(out)
+        }
+        _ => Err(Rc::Key.handle(1)),
+    }
+}
+
+/// The `authPolicy` of an entity, if it has one (hierarchy policies, objects' and NV indices'
+/// `authPolicy`).
+pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crate::crypto::Digest> {
+    let p = match h {
+        Handle::Platform => &tpm.platform_h.policy,
+        Handle::Owner => &tpm.owner_h.policy,
+        Handle::Endorsement => &tpm.endorsement_h.policy,
+        Handle::Lockout => &tpm.lockout_policy,
+        _ => {
+            return match tpm.objects.get(h) {
+                Some(Object::Key(k)) => k
+                    .public_area()
+                    .ok()
+                    .filter(|p| !p.auth_policy.is_empty())
+                    .map(|p| crate::crypto::Digest::from_slice(p.auth_policy.0)),
+                _ => None,
+            }
+        }
+    };
+    p.as_ref().map(|(_, d)| *d)
 }

@@ -11,7 +11,9 @@
 extern crate alloc;
 
 mod command;
+mod context;
 pub mod crypto;
+mod da;
 mod engine;
 mod entity;
 mod object;

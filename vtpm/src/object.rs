@@ -5,12 +5,13 @@
 //! Creation ([`create`]), primary-key derivation ([`primary`]), attribute validation
 //! ([`validate`]) and sensitive-area protection ([`protect`]) live in submodules.
 
+pub(crate) mod context;
 pub(crate) mod create;
 pub(crate) mod primary;
 pub(crate) mod protect;
 pub(crate) mod validate;
 
-use crate::crypto::hmac::Hmac;
+use crate::crypto::resumable::ResumableHash;
 use crate::crypto::{EccCurve, EccPoint, EccPrivate, Hasher, RsaPrivate, RsaPublic};
 use crate::entity::Name;
 use crate::secret::AuthValue;
@@ -31,12 +32,15 @@ use zeroize::Zeroizing;
 )]
 pub(crate) enum SequenceKind {
     /// `TPM2_HashSequenceStart` with a hash algorithm.
-    Hash(Hasher),
+    Hash(ResumableHash),
     /// `TPM2_HashSequenceStart` with `TPM_ALG_NULL`: one hash per implemented algorithm.
-    Event([Hasher; HASH_COUNT]),
-    /// `TPM2_HMAC_Start`: an HMAC keyed with a keyed-hash object's key.
-    #[allow(dead_code, reason = "TPM2_HMAC_Start creates it")]
-    Hmac(Hmac),
+    Event([ResumableHash; HASH_COUNT]),
+    /// `TPM2_HMAC_Start`: HMAC (RFC 2104) as a resumable inner hash started over
+    /// `key ⊕ ipad`, and `key ⊕ opad` for the outer hash, so the state can be context-saved.
+    Hmac {
+        inner: ResumableHash,
+        outer_key: Zeroizing<Vec<u8>>,
+    },
 }
 
 #[derive(Debug)]
@@ -438,6 +442,36 @@ impl Objects {
     pub fn persistent_capacity(&self) -> usize {
         self.max_persistent
     }
+}
+
+/// Starts an HMAC (RFC 2104) sequence with `key` in `alg`: the inner hash over `key ⊕ ipad` and
+/// the outer pad `key ⊕ opad` (a key longer than a block is hashed first).
+pub(crate) fn hmac_start(alg: HashAlg, key: &[u8]) -> SequenceKind {
+    let block = alg.block_size();
+    let mut k = Zeroizing::new(alloc::vec![0u8; block]);
+    if key.len() > block {
+        let d = Hasher::digest(alg, &[key]);
+        for (o, i) in k.iter_mut().zip(d.as_bytes()) {
+            *o = *i;
+        }
+    } else {
+        for (o, i) in k.iter_mut().zip(key) {
+            *o = *i;
+        }
+    }
+    let mut ipad = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect::<Vec<u8>>());
+    let outer_key = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect::<Vec<u8>>());
+    let mut inner = ResumableHash::new(alg);
+    inner.update(&ipad);
+    zeroize::Zeroize::zeroize(&mut *ipad);
+    SequenceKind::Hmac { inner, outer_key }
+}
+
+/// Completes an HMAC sequence: `H(key ⊕ opad || inner)`.
+pub(crate) fn hmac_finish(inner: ResumableHash, outer_key: &[u8]) -> crate::crypto::Digest {
+    let alg = inner.alg();
+    let i = inner.finish();
+    Hasher::digest(alg, &[outer_key, i.as_bytes()])
 }
 
 /// Marshals a public area into a new vector.

@@ -53,12 +53,34 @@ pub(crate) struct PolicyState {
     pub physical_presence: bool,
     /// `TPM2_PolicyNvWritten`.
     pub nv_written: Option<bool>,
+    /// `TPM2_PolicyPCR`: `pcrUpdateCounter` when the PCRs were checked; any PCR change since
+    /// makes the session fail with `TPM_RC_PCR_CHANGED`.
+    pub pcr_counter: Option<u32>,
+    /// `TPM2_PolicySecret` with an expiration: `Time` after which the session is expired.
+    pub timeout: Option<u64>,
+}
+
+/// A session slot: loaded, or saved by `TPM2_ContextSave` (the session's state stays in the TPM;
+/// the context blob only names it, so a saved session can be loaded back exactly once per save,
+/// Part 1, 30.4).
+#[derive(Debug)]
+enum Slot {
+    Loaded(Session),
+    Saved { session: Session, sequence: u64 },
+}
+
+impl Slot {
+    fn session(&self) -> &Session {
+        match self {
+            Slot::Loaded(s) | Slot::Saved { session: s, .. } => s,
+        }
+    }
 }
 
 /// The session slots.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    slots: Vec<Option<Session>>,
+    slots: Vec<Option<Slot>>,
 }
 
 impl Sessions {
@@ -86,6 +108,13 @@ impl Sessions {
         Handle(base.0 + i as u32)
     }
 
+    /// The slot named by `h`, whatever its state, if the handle's type matches the session's.
+    fn slot(&self, h: Handle) -> Option<&Slot> {
+        let i = Self::index(h)?;
+        let slot = self.slots.get(i)?.as_ref()?;
+        (Self::handle_of(i, slot.session().kind) == h).then_some(slot)
+    }
+
     /// Starts a session in a free slot; `TPM_RC_SESSION_MEMORY` when all are in use.
     pub fn insert(&mut self, s: Session) -> Result<Handle, Rc> {
         let i = self
@@ -94,40 +123,107 @@ impl Sessions {
             .position(Option::is_none)
             .ok_or(Rc::SessionMemory)?;
         let h = Self::handle_of(i, s.kind);
-        self.slots[i] = Some(s);
+        self.slots[i] = Some(Slot::Loaded(s));
         Ok(h)
     }
 
-    /// The session named by `h`, if loaded and of the type its handle says.
+    /// The loaded session named by `h`.
     pub fn get(&self, h: Handle) -> Option<&Session> {
-        let s = self.slots.get(Self::index(h)?)?.as_ref()?;
-        (Self::handle_of(Self::index(h)?, s.kind) == h).then_some(s)
+        match self.slot(h)? {
+            Slot::Loaded(s) => Some(s),
+            Slot::Saved { .. } => None,
+        }
     }
 
     pub fn get_mut(&mut self, h: Handle) -> Option<&mut Session> {
-        let i = Self::index(h)?;
-        let s = self.slots.get_mut(i)?.as_mut()?;
-        (Self::handle_of(i, s.kind) == h).then_some(s)
+        self.slot(h)?;
+        match self.slots.get_mut(Self::index(h)?)?.as_mut()? {
+            Slot::Loaded(s) => Some(s),
+            Slot::Saved { .. } => None,
+        }
     }
 
+    /// Flushes a loaded or saved session.
     pub fn remove(&mut self, h: Handle) -> Option<Session> {
-        self.get(h)?;
-        self.slots.get_mut(Self::index(h)?)?.take()
+        self.slot(h)?;
+        match self.slots.get_mut(Self::index(h)?)?.take()? {
+            Slot::Loaded(s) | Slot::Saved { session: s, .. } => Some(s),
+        }
+    }
+
+    /// Marks a loaded session saved under context `sequence`.
+    pub fn save(&mut self, h: Handle, sequence: u64) -> Result<(), Rc> {
+        self.get(h).ok_or(Rc::Handle.handle(1))?;
+        let i = Self::index(h).ok_or(Rc::Handle.handle(1))?;
+        let slot = self.slots.get_mut(i).ok_or(Rc::Handle.handle(1))?;
+        if let Some(Slot::Loaded(s)) = slot.take() {
+            *slot = Some(Slot::Saved {
+                session: s,
+                sequence,
+            });
+        }
+        Ok(())
+    }
+
+    /// Loads back the session saved as `h` under `sequence`; any other blob is `TPM_RC_HANDLE`.
+    pub fn load(&mut self, h: Handle, sequence: u64) -> Result<(), Rc> {
+        match self.slot(h) {
+            Some(Slot::Saved { sequence: s, .. }) if *s == sequence => {}
+            _ => return Err(Rc::Handle),
+        }
+        let i = Self::index(h).ok_or(Rc::Handle)?;
+        let slot = self.slots.get_mut(i).ok_or(Rc::Handle)?;
+        if let Some(Slot::Saved { session, .. }) = slot.take() {
+            *slot = Some(Slot::Loaded(session));
+        }
+        Ok(())
+    }
+
+    /// The oldest context sequence number of a saved session.
+    pub fn oldest_saved(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                Some(Slot::Saved { sequence, .. }) => Some(*sequence),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Flushes loaded sessions; saved ones survive (`_TPM_Init` before a Resume or Restart).
+    pub fn flush_loaded(&mut self) {
+        for s in self.slots.iter_mut() {
+            if matches!(s, Some(Slot::Loaded(_))) {
+                *s = None;
+            }
+        }
     }
 
     pub fn flush_all(&mut self) {
         self.slots.iter_mut().for_each(|s| *s = None);
     }
 
-    /// Handles of loaded sessions, ascending by handle.
-    pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
+    /// Handles of loaded (`saved == false`) or saved sessions, ascending by handle.
+    pub fn handles(&self, saved: bool) -> impl Iterator<Item = Handle> + '_ {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| Self::handle_of(i, s.kind)))
+            .filter_map(move |(i, s)| match s {
+                Some(Slot::Loaded(x)) if !saved => Some(Self::handle_of(i, x.kind)),
+                Some(Slot::Saved { session, .. }) if saved => {
+                    Some(Self::handle_of(i, session.kind))
+                }
+                _ => None,
+            })
     }
 
+    /// Loaded sessions.
     pub fn loaded(&self) -> usize {
+        self.handles(false).count()
+    }
+
+    /// Loaded and saved sessions.
+    pub fn active(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()
     }
 

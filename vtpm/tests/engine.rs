@@ -201,3 +201,97 @@ fn get_capability_commands_lists_implemented() {
     let n = u32::from_be_bytes(r[15..19].try_into().unwrap());
     assert!(n >= 19);
 }
+
+fn start_session(t: &mut Tpm<TestPlatform>) -> Vec<u8> {
+    // StartAuthSession(NULL, NULL, nonceCaller[16], salt "", HMAC, symmetric NULL, SHA256)
+    let mut body = vec![0x40, 0, 0, 7, 0x40, 0, 0, 7, 0, 16];
+    body.extend_from_slice(&[7u8; 16]);
+    body.extend_from_slice(&[0, 0, 0, 0, 0x10, 0, 0x0B]);
+    let r = exec(t, 0, &cmd(0x8001, 0x176, &body));
+    assert_eq!(rc(&r), 0);
+    r[10..14].to_vec()
+}
+
+#[test]
+fn saved_session_loads_once_and_tampered_blobs_fail_integrity() {
+    let mut t = started();
+    let h = start_session(&mut t);
+    let saved = exec(&mut t, 0, &cmd(0x8001, 0x162, &h));
+    assert_eq!(rc(&saved), 0);
+    let context = saved[10..].to_vec();
+    // Saved: not usable until loaded.
+    let mut flip = context.clone();
+    let last = flip.len() - 1;
+    flip[last] ^= 1;
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x161, &flip))), 0x1DF);
+    let r = exec(&mut t, 0, &cmd(0x8001, 0x161, &context));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(r[10..14], h[..]);
+    // Replaying the same blob: the session is no longer saved under that sequence.
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x161, &context))), 0x1CB);
+}
+
+#[test]
+fn sequence_object_survives_context_save_and_load() {
+    use sha2::Digest;
+    let mut t = started();
+    let r = exec(&mut t, 0, &cmd(0x8001, 0x186, &[0, 0, 0, 0x0B]));
+    let h = r[10..14].to_vec();
+    let mut body = h.clone();
+    body.extend_from_slice(&PW);
+    body.extend_from_slice(&[0, 3, b'a', b'b', b'c']);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8002, 0x15C, &body))), 0);
+    let saved = exec(&mut t, 0, &cmd(0x8001, 0x162, &h));
+    assert_eq!(rc(&saved), 0);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x165, &h))), 0);
+    let loaded = exec(&mut t, 0, &cmd(0x8001, 0x161, &saved[10..]));
+    assert_eq!(rc(&loaded), 0);
+    let mut body = loaded[10..14].to_vec();
+    body.extend_from_slice(&PW);
+    body.extend_from_slice(&[0, 3, b'd', b'e', b'f', 0x40, 0, 0, 7]);
+    let r = exec(&mut t, 0, &cmd(0x8002, 0x13E, &body));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(&r[16..48], &sha2::Sha256::digest(b"abcdef")[..]);
+    // The blob is stale after a TPM Reset.
+    t.power_on();
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x144, &[0, 0]))), 0);
+    assert_eq!(
+        rc(&exec(&mut t, 0, &cmd(0x8001, 0x161, &saved[10..]))),
+        0x1DF
+    );
+}
+
+#[test]
+fn hierarchy_policy_authorizes_change_auth() {
+    use sha2::Digest;
+    let mut t = started();
+    // policy = H(0^32 || CC_PolicyCommandCode || CC_HierarchyChangeAuth)
+    let mut h = sha2::Sha256::new();
+    h.update([0u8; 32]);
+    h.update(0x16Cu32.to_be_bytes());
+    h.update(0x129u32.to_be_bytes());
+    let policy = h.finalize();
+    // SetPrimaryPolicy(OWNER, policy, SHA256)
+    let mut body = vec![0x40, 0, 0, 1];
+    body.extend_from_slice(&PW);
+    body.extend_from_slice(&[0, 32]);
+    body.extend_from_slice(&policy);
+    body.extend_from_slice(&[0, 0x0B]);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8002, 0x12E, &body))), 0);
+    // Policy session, PolicyCommandCode(HierarchyChangeAuth).
+    let mut sbody = vec![0x40, 0, 0, 7, 0x40, 0, 0, 7, 0, 16];
+    sbody.extend_from_slice(&[7u8; 16]);
+    sbody.extend_from_slice(&[0, 0, 1, 0, 0x10, 0, 0x0B]);
+    let r = exec(&mut t, 0, &cmd(0x8001, 0x176, &sbody));
+    assert_eq!(rc(&r), 0);
+    let s = r[10..14].to_vec();
+    let mut body = s.clone();
+    body.extend_from_slice(&[0, 0, 1, 0x29]);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8001, 0x16C, &body))), 0);
+    // HierarchyChangeAuth(OWNER) with the policy session, empty HMAC (no session key, no auth).
+    let mut body = vec![0x40, 0, 0, 1, 0, 0, 0, 9];
+    body.extend_from_slice(&s);
+    body.extend_from_slice(&[0, 0, 1, 0, 0, 0, 2, b'p', b'w']);
+    let r = exec(&mut t, 0, &cmd(0x8002, 0x129, &body));
+    assert_eq!(rc(&r), 0, "{r:02x?}");
+}

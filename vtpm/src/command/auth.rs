@@ -1,19 +1,41 @@
-//! The authorization area (Part 1, section 19): session parsing, password authorization
-//! (`TPM_RS_PW`), and the response session area.
+//! The authorization area (Part 1, section 19): session parsing and checks, password, HMAC and
+//! policy authorization, parameter encryption (Part 1, 21), and the response session area.
+//!
+//! Order follows the reference implementation (`RetrieveSessionData`, `ParseSessionBuffer`,
+//! `BuildResponseSession`): every session is parsed and its attributes checked before any
+//! authorization is evaluated; the first parameter is decrypted after authorization; on the way
+//! out, nonces roll, the first response parameter is encrypted, then response HMACs are computed
+//! over the encrypted parameters.
 
+use super::session::bound_entity;
+use crate::crypto::{kdf_a, sym, Digest, Hasher, Hmac};
 use crate::engine::{Platform, Tpm};
-use crate::entity::{bad_password, entity_auth};
+use crate::entity::{auth_value_available, da_exempt, entity_auth, entity_name};
+use crate::secret::AuthValue;
+use crate::session::{ParamCipher, Session};
+use subtle::ConstantTimeEq;
 use tpm_proto::command::{AuthRole, CommandDesc};
-use tpm_proto::{Handle, Rc, Reader, TpmaSession, TpmsAuthCommand, Unmarshal, WriteError, Writer};
+use tpm_proto::{
+    Cc, Handle, HashAlg, Rc, Reader, Se, TpmaSession, TpmsAuthCommand, Unmarshal, WriteError,
+    Writer,
+};
+use zeroize::Zeroizing;
 
 /// At most three sessions per command (`MAX_SESSION_NUM`).
 pub(crate) const MAX_SESSIONS: usize = 3;
 
-/// The sessions of one command.
+/// The sessions of one command, and what authorization learned about them.
 #[derive(Debug)]
 pub(crate) struct Sessions<'c> {
     list: [Option<TpmsAuthCommand<'c>>; MAX_SESSIONS],
     count: usize,
+    /// The handle each session authorizes, if any.
+    associated: [Option<Handle>; MAX_SESSIONS],
+    /// authValue of the associated entity, captured before the command runs.
+    auth: [Option<AuthValue>; MAX_SESSIONS],
+    /// Index of the session with `decrypt` / `encrypt` set.
+    decrypt: Option<usize>,
+    encrypt: Option<usize>,
 }
 
 impl<'c> Sessions<'c> {
@@ -21,11 +43,33 @@ impl<'c> Sessions<'c> {
         Sessions {
             list: [None; MAX_SESSIONS],
             count: 0,
+            associated: [None; MAX_SESSIONS],
+            auth: [None, None, None],
+            decrypt: None,
+            encrypt: None,
         }
     }
 
-    /// Parses the authorization area (reference `RetrieveSessionData`).
-    pub fn parse(mut area: Reader<'c>) -> Result<Sessions<'c>, Rc> {
+    /// True if a session decrypts the first parameter.
+    pub fn has_decrypt(&self) -> bool {
+        self.decrypt.is_some()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &TpmsAuthCommand<'c>)> {
+        self.list
+            .iter()
+            .take(self.count)
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+    }
+
+    /// Parses the authorization area and checks each session's form (reference
+    /// `RetrieveSessionData`).
+    pub fn parse<P: Platform>(
+        tpm: &Tpm<P>,
+        mut area: Reader<'c>,
+        desc: &CommandDesc,
+    ) -> Result<Sessions<'c>, Rc> {
         let mut s = Sessions::none();
         while !area.is_empty() {
             let i = s.count;
@@ -43,8 +87,38 @@ impl<'c> Sessions<'c> {
                     return Err(Rc::Nonce.session(n));
                 }
             } else {
-                // HMAC and policy sessions are not loaded in this engine yet.
-                return Err(Rc::reference_session(i as u32));
+                let Some(session) = tpm.sessions.get(a.session_handle) else {
+                    return Err(Rc::reference_session(i as u32));
+                };
+                if s.iter().any(|(_, b)| b.session_handle == a.session_handle) {
+                    return Err(Rc::Handle.session(n));
+                }
+                // A trial session cannot authorize, audit or encrypt.
+                if session.kind == Se::Trial {
+                    return Err(Rc::Attributes.session(n));
+                }
+                if a.attributes.contains(TpmaSession::AUDIT) {
+                    // Session audit is not implemented.
+                    return Err(Rc::Attributes.session(n));
+                }
+                if a.attributes.contains(TpmaSession::DECRYPT) {
+                    if !desc.decrypt || s.decrypt.is_some() {
+                        return Err(Rc::Attributes.session(n));
+                    }
+                    if session.cipher == ParamCipher::None {
+                        return Err(Rc::Symmetric.session(n));
+                    }
+                    s.decrypt = Some(i);
+                }
+                if a.attributes.contains(TpmaSession::ENCRYPT) {
+                    if !desc.encrypt || s.encrypt.is_some() {
+                        return Err(Rc::Attributes.session(n));
+                    }
+                    if session.cipher == ParamCipher::None {
+                        return Err(Rc::Symmetric.session(n));
+                    }
+                    s.encrypt = Some(i);
+                }
             }
             s.list[i] = Some(a);
             s.count += 1;
@@ -54,51 +128,474 @@ impl<'c> Sessions<'c> {
 
     /// Checks that every handle needing authorization has a session and that each session
     /// authorizes its handle (reference `ParseSessionBuffer`, `CheckAuthNoSession`).
+    /// `params` are the parameter bytes as received (cpHash covers them encrypted).
     pub fn authorize<P: Platform>(
-        &self,
+        &mut self,
         tpm: &mut Tpm<P>,
         desc: &CommandDesc,
         handles: &[Handle; 3],
-        _locality: u8,
+        locality: u8,
+        params: &[u8],
     ) -> Result<(), Rc> {
         let needed = desc.auth_handles();
         if self.count < needed {
             return Err(Rc::AuthMissing);
         }
-        for (i, s) in self.list.iter().take(self.count).enumerate() {
+        for i in 0..self.count.min(MAX_SESSIONS) {
+            if i < needed {
+                let h = handles.get(i).copied().unwrap_or(Handle::Null);
+                self.associated[i] = Some(h);
+                self.auth[i] = entity_auth(tpm, h);
+            }
+        }
+        // cpHash per session hash algorithm, computed at most once each.
+        let mut cp_hashes: [Option<Digest>; 4] = [None; 4];
+        for i in 0..self.count.min(MAX_SESSIONS) {
             let n = i as u32 + 1;
-            let Some(s) = s else { continue };
-            let associated = match (handles.get(i), desc.handles.get(i)) {
-                (Some(h), Some((_, role))) if i < needed => Some((*h, *role)),
-                _ => None,
-            };
+            let Some(s) = self.list[i] else { continue };
+            let role = desc
+                .handles
+                .get(i)
+                .map(|(_, r)| *r)
+                .unwrap_or(AuthRole::None);
+            let associated = self.associated[i];
             if s.session_handle == Handle::Pw {
-                let Some((h, role)) = associated else {
-                    // A password session must authorize a handle.
+                let Some(h) = associated else {
                     return Err(Rc::Handle.session(n));
                 };
-                if role != AuthRole::User && role != AuthRole::Admin {
+                if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h)) {
                     return Err(Rc::AuthType.session(n));
                 }
-                let auth = entity_auth(tpm, h, role).ok_or(Rc::AuthUnavailable)?;
-                if !auth.matches(s.hmac.0) {
-                    return Err(bad_password(tpm, h).session(n));
+                if !auth_value_available(tpm, h, role) {
+                    return Err(Rc::AuthUnavailable);
                 }
+                let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
+                let exempt = da_exempt(tpm, h);
+                lockout_check(tpm, h, exempt)?;
+                if !auth.matches(s.hmac.0) {
+                    let clock = tpm.clock_now();
+                    return Err(tpm.da.failure(h, exempt, clock).session(n));
+                }
+                continue;
+            }
+            let Some(session) = tpm.sessions.get(s.session_handle) else {
+                return Err(Rc::reference_session(i as u32));
+            };
+            if associated.is_none()
+                && !s
+                    .attributes
+                    .intersects(TpmaSession::DECRYPT | TpmaSession::ENCRYPT)
+            {
+                return Err(Rc::Attributes.session(n));
+            }
+            let slot = crate::pcr::bank_index(session.hash);
+            let cp = *cp_hashes[slot]
+                .get_or_insert_with(|| cp_hash(tpm, session.hash, desc.cc, handles, desc, params));
+            let mut include_auth = false;
+            if let Some(h) = associated {
+                if session.kind == Se::Policy {
+                    let nh = name_hash(tpm, session.hash, handles, desc);
+                    check_policy(tpm, session, h, desc.cc, locality, &cp, &nh)
+                        .map_err(|rc| rc.session(n))?;
+                    include_auth = session.policy.auth_value;
+                    if session.policy.password {
+                        let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
+                        let exempt = da_exempt(tpm, h);
+                        lockout_check(tpm, h, exempt)?;
+                        if !auth.matches(s.hmac.0) {
+                            let clock = tpm.clock_now();
+                            return Err(tpm.da.failure(h, exempt, clock).session(n));
+                        }
+                        continue;
+                    }
+                } else {
+                    if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h))
+                    {
+                        return Err(Rc::AuthType.session(n));
+                    }
+                    if self.auth[i].is_none() || !auth_value_available(tpm, h, role) {
+                        return Err(Rc::AuthUnavailable);
+                    }
+                    include_auth = session.bind != Some(bound_entity(tpm, h));
+                }
+            }
+            let auth = if include_auth {
+                self.auth[i].as_ref()
+            } else {
+                None
+            };
+            let (dec, enc) = self.extra_nonces(tpm, i);
+            let expect = session_hmac(
+                session,
+                s.hmac.is_empty(),
+                auth,
+                cp.as_bytes(),
+                s.nonce.0,
+                session.nonce_tpm.as_bytes(),
+                &[
+                    dec.as_ref().map_or(&[][..], |d| d.as_bytes()),
+                    enc.as_ref().map_or(&[][..], |d| d.as_bytes()),
+                ],
+                s.attributes.bits(),
+            );
+            if let (Some(h), true) = (associated, include_auth) {
+                lockout_check(tpm, h, da_exempt(tpm, h))?;
+            }
+            let ok = match &expect {
+                None => s.hmac.is_empty(),
+                Some(d) => bool::from(d.as_bytes().ct_eq(s.hmac.0)),
+            };
+            if !ok {
+                // A failure counts against DA only when the authValue was in the HMAC key.
+                let rc = match associated {
+                    Some(h) if include_auth => {
+                        let exempt = da_exempt(tpm, h);
+                        let clock = tpm.clock_now();
+                        tpm.da.failure(h, exempt, clock)
+                    }
+                    _ => Rc::BadAuth,
+                };
+                return Err(rc.session(n));
             }
         }
         Ok(())
     }
 
-    /// Writes one `TPMS_AUTH_RESPONSE` per session. For a password session: empty nonce,
-    /// continueSession set, empty hmac.
-    pub fn write_responses(&self, w: &mut Writer<'_>) -> Result<(), WriteError> {
-        for s in self.list.iter().take(self.count) {
-            if s.is_some() {
-                w.u16(0)?;
-                w.u8(TpmaSession::CONTINUE_SESSION.bits())?;
-                w.u16(0)?;
+    /// `nonceTPMdecrypt` and `nonceTPMencrypt` for the HMAC of session `i`: only the first
+    /// session's HMAC includes them, and only for other sessions (Part 1, 19.6.5).
+    fn extra_nonces<P: Platform>(
+        &self,
+        tpm: &Tpm<P>,
+        i: usize,
+    ) -> (Option<Digest>, Option<Digest>) {
+        if i != 0 {
+            return (None, None);
+        }
+        let nonce = |j: Option<usize>| -> Option<Digest> {
+            let j = j.filter(|&j| j != 0)?;
+            let h = self.list.get(j)?.as_ref()?.session_handle;
+            Some(tpm.sessions.get(h)?.nonce_tpm)
+        };
+        let dec = nonce(self.decrypt);
+        let enc = if self.encrypt == self.decrypt {
+            None
+        } else {
+            nonce(self.encrypt)
+        };
+        (dec, enc)
+    }
+
+    /// Decrypts the first parameter in place (`params` is a copy of the parameter area).
+    pub fn decrypt_parameter<P: Platform>(
+        &self,
+        tpm: &Tpm<P>,
+        params: &mut [u8],
+    ) -> Result<(), Rc> {
+        let Some(i) = self.decrypt else { return Ok(()) };
+        let Some(s) = self.list[i] else { return Ok(()) };
+        let session = tpm.sessions.get(s.session_handle).ok_or(Rc::Failure)?;
+        let n = i as u32 + 1;
+        let size = u16::from_be_bytes([
+            *params.first().ok_or(Rc::Size.session(n))?,
+            *params.get(1).ok_or(Rc::Size.session(n))?,
+        ]) as usize;
+        let data = params.get_mut(2..2 + size).ok_or(Rc::Size.session(n))?;
+        let auth = self.auth[i].as_ref();
+        apply_cipher(
+            session,
+            auth,
+            s.nonce.0,
+            session.nonce_tpm.as_bytes(),
+            data,
+            false,
+        )
+        .map_err(|rc| rc.session(n))
+    }
+
+    /// Finishes a successful command: rolls nonces, encrypts the first response parameter,
+    /// writes one `TPMS_AUTH_RESPONSE` per session, and flushes sessions without
+    /// `continueSession`.
+    pub fn respond<P: Platform>(
+        &self,
+        tpm: &mut Tpm<P>,
+        cc: Cc,
+        params: &mut [u8],
+        w: &mut Writer<'_>,
+    ) -> Result<(), Rc> {
+        // New nonces first: encryption and response HMACs use them.
+        for (_, s) in self.iter() {
+            if s.session_handle == Handle::Pw {
+                continue;
+            }
+            let mut fresh = [0u8; 64];
+            let Some(size) = tpm.sessions.get(s.session_handle).map(|x| x.hash.size()) else {
+                continue;
+            };
+            tpm.random(&mut fresh[..size])?;
+            if let Some(session) = tpm.sessions.get_mut(s.session_handle) {
+                session.nonce_tpm = Digest::from_slice(&fresh[..size]);
+            }
+        }
+        // The entity's authValue after the command (a changed auth answers with the new value).
+        let mut auth: [Option<AuthValue>; MAX_SESSIONS] = [None, None, None];
+        for (i, slot) in auth.iter_mut().enumerate() {
+            *slot = match self.associated[i] {
+                Some(h) => entity_auth(tpm, h).or_else(|| self.auth[i].clone()),
+                None => None,
+            };
+        }
+        if let Some(i) = self.encrypt {
+            if let Some(s) = self.list[i] {
+                let session = tpm.sessions.get(s.session_handle).ok_or(Rc::Failure)?;
+                if params.len() >= 2 {
+                    let size = u16::from_be_bytes([params[0], params[1]]) as usize;
+                    if let Some(data) = params.get_mut(2..2 + size) {
+                        apply_cipher(
+                            session,
+                            auth[i].as_ref(),
+                            session.nonce_tpm.as_bytes(),
+                            s.nonce.0,
+                            data,
+                            true,
+                        )?;
+                    }
+                }
+            }
+        }
+        let mut rp_hashes: [Option<Digest>; 4] = [None; 4];
+        for (i, s) in self.iter() {
+            if s.session_handle == Handle::Pw {
+                w.u16(0).map_err(size_err)?;
+                w.u8(TpmaSession::CONTINUE_SESSION.bits())
+                    .map_err(size_err)?;
+                w.u16(0).map_err(size_err)?;
+                continue;
+            }
+            let Some(session) = tpm.sessions.get(s.session_handle) else {
+                return Err(Rc::Failure);
+            };
+            let slot = crate::pcr::bank_index(session.hash);
+            let rp = *rp_hashes[slot].get_or_insert_with(|| {
+                Hasher::digest(
+                    session.hash,
+                    &[&0u32.to_be_bytes(), &cc.0.to_be_bytes(), params],
+                )
+            });
+            let include_auth = match self.associated[i] {
+                Some(_) if session.kind == Se::Policy => session.policy.auth_value,
+                Some(h) => session.bind != Some(bound_entity(tpm, h)),
+                None => false,
+            };
+            let key_auth = if include_auth { auth[i].as_ref() } else { None };
+            let mac = session_hmac(
+                session,
+                s.hmac.is_empty(),
+                key_auth,
+                rp.as_bytes(),
+                session.nonce_tpm.as_bytes(),
+                s.nonce.0,
+                &[],
+                s.attributes.bits(),
+            );
+            w.sized(session.nonce_tpm.as_bytes()).map_err(size_err)?;
+            w.u8(s.attributes.bits()).map_err(size_err)?;
+            w.sized(mac.as_ref().map_or(&[][..], |d| d.as_bytes()))
+                .map_err(size_err)?;
+        }
+        // Sessions end after their last use; a policy session used for authorization starts over.
+        for (i, s) in self.iter() {
+            if s.session_handle == Handle::Pw {
+                continue;
+            }
+            if !s.attributes.contains(TpmaSession::CONTINUE_SESSION) {
+                tpm.sessions.remove(s.session_handle);
+            } else if self.associated[i].is_some() {
+                if let Some(session) = tpm.sessions.get_mut(s.session_handle) {
+                    if session.kind == Se::Policy {
+                        session.policy_digest = Digest::zero(session.hash);
+                        session.policy = Default::default();
+                    }
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// Lets DA time heal, then refuses authValue use on a locked-out entity.
+fn lockout_check<P: Platform>(tpm: &mut Tpm<P>, h: Handle, exempt: bool) -> Result<(), Rc> {
+    let clock = tpm.clock_now();
+    tpm.da.tick(clock);
+    tpm.da.check(h, exempt)
+}
+
+fn size_err(_: WriteError) -> Rc {
+    Rc::Size
+}
+
+/// Whether the ADMIN role on `h` needs a policy session (reference `IsPolicySessionRequired`):
+/// always for permanent handles and NV indices.
+fn policy_required<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
+    crate::entity::admin_needs_policy(tpm, h)
+}
+
+/// nameHash (Part 3, 23.12): `H(Name1 || Name2 || Name3)`.
+fn name_hash<P: Platform>(
+    tpm: &Tpm<P>,
+    alg: HashAlg,
+    handles: &[Handle; 3],
+    desc: &CommandDesc,
+) -> Digest {
+    let mut h = Hasher::new(alg);
+    for handle in handles.iter().take(desc.handles.len()) {
+        h.update(entity_name(tpm, *handle).as_bytes());
+    }
+    h.finish()
+}
+
+/// cpHash (Part 1, 18.7): `H(commandCode || Name1 || Name2 || Name3 || parameters)`.
+fn cp_hash<P: Platform>(
+    tpm: &Tpm<P>,
+    alg: HashAlg,
+    cc: Cc,
+    handles: &[Handle; 3],
+    desc: &CommandDesc,
+    params: &[u8],
+) -> Digest {
+    let mut h = Hasher::new(alg);
+    h.update(&cc.0.to_be_bytes());
+    for handle in handles.iter().take(desc.handles.len()) {
+        h.update(entity_name(tpm, *handle).as_bytes());
+    }
+    h.update(params);
+    h.finish()
+}
+
+/// The session HMAC (Part 1, 19.6.5 / 19.6.6): key `sessionKey || authValue`. When the key is
+/// empty and the caller sent an empty HMAC, the HMAC is empty both ways (reference
+/// `ComputeCommandHMAC`/`ComputeResponseHMAC`: "a NULL string HMAC is allowed").
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the HMAC's inputs, as Part 1 lists them"
+)]
+fn session_hmac(
+    s: &Session,
+    caller_hmac_empty: bool,
+    auth: Option<&AuthValue>,
+    p_hash: &[u8],
+    nonce_newer: &[u8],
+    nonce_older: &[u8],
+    extra: &[&[u8]],
+    attributes: u8,
+) -> Option<Digest> {
+    let mut key = Zeroizing::new(alloc::vec::Vec::with_capacity(128));
+    key.extend_from_slice(&s.session_key);
+    if let Some(a) = auth {
+        key.extend_from_slice(a.as_bytes());
+    }
+    if key.is_empty() && caller_hmac_empty {
+        return None;
+    }
+    let mut mac = Hmac::new(s.hash, &key);
+    mac.update(p_hash);
+    mac.update(nonce_newer);
+    mac.update(nonce_older);
+    for e in extra {
+        mac.update(e);
+    }
+    mac.update(&[attributes]);
+    Some(mac.finish())
+}
+
+/// Policy-session checks before use (reference `CheckPolicyAuthSession`).
+fn check_policy<P: Platform>(
+    tpm: &Tpm<P>,
+    s: &Session,
+    h: Handle,
+    cc: Cc,
+    locality: u8,
+    cp: &Digest,
+    name_hash: &Digest,
+) -> Result<(), Rc> {
+    let policy = crate::entity::entity_policy(tpm, h).ok_or(Rc::AuthUnavailable)?;
+    if policy.as_bytes() != s.policy_digest.as_bytes() {
+        return Err(Rc::PolicyFail);
+    }
+    if let Some(c) = s.policy.command_code {
+        if c != cc {
+            return Err(Rc::PolicyCc);
+        }
+    }
+    if let Some(mask) = s.policy.locality {
+        if locality > 4 || mask & (1 << locality) == 0 {
+            return Err(Rc::Locality);
+        }
+    }
+    if let Some(want) = &s.policy.cp_hash {
+        if want.as_bytes() != cp.as_bytes() {
+            return Err(Rc::PolicyFail);
+        }
+    }
+    if let Some(want) = &s.policy.name_hash {
+        if want.as_bytes() != name_hash.as_bytes() {
+            return Err(Rc::PolicyFail);
+        }
+    }
+    if s.policy
+        .pcr_counter
+        .is_some_and(|c| c != tpm.pcrs.update_counter)
+    {
+        return Err(Rc::PcrChanged);
+    }
+    if s.policy.timeout.is_some_and(|t| tpm.time_now() > t) {
+        return Err(Rc::Expired);
+    }
+    if s.policy.physical_presence {
+        return Err(Rc::Pp);
+    }
+    Ok(())
+}
+
+/// Parameter encryption (Part 1, 21): AES-CFB with `KDFa(hash, sessionKey || authValue, "CFB",
+/// nonceNewer, nonceOlder, keyBits + 128)` as key and IV, or XOR obfuscation.
+fn apply_cipher(
+    s: &Session,
+    auth: Option<&AuthValue>,
+    nonce_newer: &[u8],
+    nonce_older: &[u8],
+    data: &mut [u8],
+    encrypt: bool,
+) -> Result<(), Rc> {
+    let mut key = Zeroizing::new(alloc::vec::Vec::with_capacity(128));
+    key.extend_from_slice(&s.session_key);
+    if let Some(a) = auth {
+        key.extend_from_slice(a.as_bytes());
+    }
+    match s.cipher {
+        ParamCipher::None => Err(Rc::Symmetric),
+        ParamCipher::Xor(hash) => {
+            sym::xor_obfuscate(hash, &key, nonce_newer, nonce_older, data).map_err(Rc::from)
+        }
+        ParamCipher::AesCfb(bits) => {
+            let kb = bits as usize / 8;
+            let mut kiv = Zeroizing::new([0u8; 48]);
+            let out = kiv.get_mut(..kb + 16).ok_or(Rc::Failure)?;
+            kdf_a(
+                s.hash,
+                &key,
+                b"CFB",
+                nonce_newer,
+                nonce_older,
+                (bits as u32) + 128,
+                out,
+            )
+            .map_err(Rc::from)?;
+            let (k, iv) = out.split_at_mut(kb);
+            if encrypt {
+                sym::encrypt(k, sym::SymMode::Cfb, iv, data).map_err(Rc::from)
+            } else {
+                sym::decrypt(k, sym::SymMode::Cfb, iv, data).map_err(Rc::from)
+            }
+        }
     }
 }

@@ -207,13 +207,24 @@ fn handles<P: Platform>(
                 .map(|h| h.0)
                 .filter(|&h| h >= property),
         ),
+        // TPM_HT_LOADED_SESSION lists every loaded session; TPM_HT_SAVED_SESSION the saved ones.
+        ht::HmacSession | ht::PolicySession => {
+            let saved = start.ht() == ht::PolicySession;
+            found.extend(
+                tpm.sessions
+                    .handles(saved)
+                    .map(|h| h.0)
+                    .filter(|&h| h >= property),
+            );
+            found.sort_unstable();
+        }
         ht::Persistent => found.extend(
             tpm.objects
                 .persistent_handles()
                 .map(|h| h.0)
                 .filter(|&h| h >= property),
         ),
-        ht::NvIndex | ht::HmacSession | ht::PolicySession => {}
+        ht::NvIndex => {}
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -229,6 +240,9 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     let total = COMMANDS.iter().filter(|d| implemented::<P>(d.cc)).count() as u32;
     let loaded = tpm.objects.loaded() as u32;
     let capacity = tpm.objects.capacity() as u32;
+    let sessions = tpm.sessions.loaded() as u32;
+    let active = tpm.sessions.active() as u32;
+    let session_capacity = tpm.sessions.capacity() as u32;
     let mut permanent = TpmaPermanent::TPM_GENERATED_EPS;
     if !tpm.owner_h.auth.is_empty() {
         permanent |= TpmaPermanent::OWNER_AUTH_SET;
@@ -241,6 +255,9 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     }
     if tpm.disable_clear {
         permanent |= TpmaPermanent::DISABLE_CLEAR;
+    }
+    if tpm.da.in_lockout() {
+        permanent |= TpmaPermanent::IN_LOCKOUT;
     }
     let mut startup_clear = TpmaStartupClear::PH_ENABLE
         | TpmaStartupClear::SH_ENABLE
@@ -302,10 +319,10 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::Permanent, permanent.bits()),
         (Pt::StartupClear, startup_clear.bits()),
         (Pt::HrNvIndex, 0),
-        (Pt::HrLoaded, 0),
-        (Pt::HrLoadedAvail, tpm.config.max_sessions as u32),
-        (Pt::HrActive, 0),
-        (Pt::HrActiveAvail, tpm.config.max_sessions as u32),
+        (Pt::HrLoaded, sessions),
+        (Pt::HrLoadedAvail, session_capacity - sessions),
+        (Pt::HrActive, active),
+        (Pt::HrActiveAvail, session_capacity - active),
         (Pt::HrTransientAvail, capacity - loaded),
         (Pt::HrPersistent, tpm.objects.persistent_count() as u32),
         (
@@ -316,10 +333,10 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::NvCountersAvail, 0),
         (Pt::AlgorithmSet, 0),
         (Pt::LoadedCurves, CURVES.len() as u32),
-        (Pt::LockoutCounter, 0),
-        (Pt::MaxAuthFail, 3),
-        (Pt::LockoutInterval, 1000),
-        (Pt::LockoutRecovery, 1000),
+        (Pt::LockoutCounter, tpm.da.failed_tries),
+        (Pt::MaxAuthFail, tpm.da.max_tries),
+        (Pt::LockoutInterval, tpm.da.recovery_time),
+        (Pt::LockoutRecovery, tpm.da.lockout_recovery),
         (Pt::NvWriteRecovery, 0),
         (Pt::AuditCounter0, 0),
         (Pt::AuditCounter1, 0),

@@ -3,6 +3,7 @@
 use super::pcr::{extend_all, write_digest_values};
 use super::{Command, Response};
 use crate::crypto::hmac::Hmac;
+use crate::crypto::resumable::ResumableHash;
 use crate::crypto::{Digest, Hasher};
 use crate::engine::{Platform, Tpm};
 use crate::object::{Object, Sequence, SequenceKind};
@@ -82,8 +83,8 @@ pub(crate) fn hash_sequence_start<P: Platform>(
     let alg = cmd.hash_param(true)?;
     cmd.end()?;
     let kind = match alg {
-        Some(h) => SequenceKind::Hash(Hasher::new(h)),
-        None => SequenceKind::Event(HashAlg::ALL.map(Hasher::new)),
+        Some(h) => SequenceKind::Hash(ResumableHash::new(h)),
+        None => SequenceKind::Event(HashAlg::ALL.map(ResumableHash::new)),
     };
     let auth = AuthValue::new(auth.0).ok_or(Rc::Size.param(1))?;
     let seq = Sequence {
@@ -110,15 +111,9 @@ impl Sequence {
             self.first_block = false;
         }
         match &mut self.kind {
-            SequenceKind::Hash(h) => {
-                h.update(data);
-            }
-            SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| {
-                h.update(data);
-            }),
-            SequenceKind::Hmac(m) => {
-                m.update(data);
-            }
+            SequenceKind::Hash(h) => h.update(data),
+            SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| h.update(data)),
+            SequenceKind::Hmac { inner, .. } => inner.update(data),
         }
     }
 }
@@ -162,9 +157,9 @@ pub(crate) fn sequence_complete<P: Platform>(
             write_hashcheck(tpm, rsp, hierarchy, alg, &digest, seq.ticket_safe)
         }
         // An HMAC sequence (`TPM2_HMAC_Start`) gets the NULL ticket.
-        SequenceKind::Hmac(mac) => {
-            let alg = mac.alg();
-            let digest = mac.finish();
+        SequenceKind::Hmac { inner, outer_key } => {
+            let alg = inner.alg();
+            let digest = crate::object::hmac_finish(inner, &outer_key);
             rsp.sized(digest.as_bytes())?;
             write_hashcheck(tpm, rsp, Handle::Null, alg, &digest, false)
         }
@@ -198,7 +193,7 @@ pub(crate) fn event_sequence_complete<P: Platform>(
     else {
         return Err(Rc::Failure);
     };
-    let digests = hs.map(Hasher::finish);
+    let digests = hs.map(ResumableHash::finish);
     if pcr != Handle::Null {
         extend_all(tpm, pcr, &digests);
     }

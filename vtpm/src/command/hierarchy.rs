@@ -46,7 +46,9 @@ pub(crate) fn clear<P: Platform>(
     tpm.owner_h = owner;
     tpm.endorsement_h.proof = endorsement_proof;
     tpm.endorsement_h.auth = AuthValue::empty();
+    tpm.endorsement_h.policy = None;
     tpm.lockout_auth = AuthValue::empty();
+    tpm.lockout_policy = None;
     tpm.objects.clear_owner();
     Ok(())
 }
@@ -67,5 +69,59 @@ pub(crate) fn clear_control<P: Platform>(
         return Err(Rc::AuthFail.handle(1));
     }
     tpm.disable_clear = disable == 1;
+    Ok(())
+}
+
+/// `TPM2_SetPrimaryPolicy(authHandle, authPolicy, hashAlg)`: the `authPolicy` of a hierarchy
+/// (Part 3, 24.5). The policy size must match `hashAlg` (an empty policy with `TPM_ALG_NULL`
+/// clears it).
+pub(crate) fn set_primary_policy<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let policy: tpm_proto::Tpm2bDigest<'_> = cmd.param()?;
+    let alg = cmd.hash_param(true)?;
+    cmd.end()?;
+    let size = alg.map_or(0, |a| a.size());
+    if policy.len() != size {
+        return Err(Rc::Size.param(1));
+    }
+    let value = alg.map(|a| (a, crate::crypto::Digest::from_slice(policy.0)));
+    match cmd.handle(0) {
+        Handle::Platform => tpm.platform_h.policy = value,
+        Handle::Owner => tpm.owner_h.policy = value,
+        Handle::Endorsement => tpm.endorsement_h.policy = value,
+        Handle::Lockout => tpm.lockout_policy = value,
+        _ => return Err(Rc::Value.handle(1)),
+    }
+    Ok(())
+}
+
+/// `TPM2_DictionaryAttackLockReset(lockHandle)`: `failedTries` back to zero (Part 3, 25.2).
+pub(crate) fn dictionary_attack_lock_reset<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    tpm.da.reset();
+    Ok(())
+}
+
+/// `TPM2_DictionaryAttackParameters(lockHandle, newMaxTries, newRecoveryTime, lockoutRecovery)`
+/// (Part 3, 25.3). Lowering `maxTries` below `failedTries` puts the TPM in lockout at once.
+pub(crate) fn dictionary_attack_parameters<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let max_tries: u32 = cmd.param()?;
+    let recovery_time: u32 = cmd.param()?;
+    let lockout_recovery: u32 = cmd.param()?;
+    cmd.end()?;
+    tpm.da.max_tries = max_tries;
+    tpm.da.recovery_time = recovery_time;
+    tpm.da.lockout_recovery = lockout_recovery;
     Ok(())
 }

@@ -10,12 +10,15 @@
 mod auth;
 mod capability;
 mod clock;
+mod context;
 mod hash;
 mod hierarchy;
 mod load;
 mod object;
 mod pcr;
+mod policy;
 mod random;
+mod session;
 mod startup;
 mod testing;
 
@@ -130,6 +133,27 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::ReadClock => clock::read_clock,
         Cc::HierarchyChangeAuth => hierarchy::hierarchy_change_auth,
         Cc::Clear => hierarchy::clear,
+        Cc::StartAuthSession => session::start_auth_session,
+        Cc::FlushContext => session::flush_context,
+        Cc::ContextSave => context::context_save,
+        Cc::ContextLoad => context::context_load,
+        Cc::PolicyRestart => session::policy_restart,
+        Cc::PolicyGetDigest => session::policy_get_digest,
+        Cc::PolicyAuthValue => policy::policy_auth_value,
+        Cc::PolicyPassword => policy::policy_password,
+        Cc::PolicyCommandCode => policy::policy_command_code,
+        Cc::PolicyLocality => policy::policy_locality,
+        Cc::PolicyPcr => policy::policy_pcr,
+        Cc::PolicyOr => policy::policy_or,
+        Cc::PolicyCpHash => policy::policy_cp_hash,
+        Cc::PolicyNameHash => policy::policy_name_hash,
+        Cc::PolicySecret => policy::policy_secret,
+        Cc::PolicyAuthorize => policy::policy_authorize,
+        Cc::PolicyPhysicalPresence => policy::policy_physical_presence,
+        Cc::PolicyNvWritten => policy::policy_nv_written,
+        Cc::SetPrimaryPolicy => hierarchy::set_primary_policy,
+        Cc::DictionaryAttackLockReset => hierarchy::dictionary_attack_lock_reset,
+        Cc::DictionaryAttackParameters => hierarchy::dictionary_attack_parameters,
         Cc::ClearControl => hierarchy::clear_control,
         Cc::CreatePrimary => object::create_primary,
         Cc::Create => object::create,
@@ -215,7 +239,7 @@ fn run<P: Platform>(
     }
 
     // Authorization area.
-    let sessions = if hdr.tag == St::Sessions {
+    let mut sessions = if hdr.tag == St::Sessions {
         let auth_size = r.u32()? as usize;
         if auth_size < 9 || auth_size > r.remaining() {
             return Err(Rc::Size);
@@ -224,11 +248,25 @@ fn run<P: Platform>(
             return Err(Rc::AuthContext);
         }
         let area = r.sub(auth_size)?;
-        Sessions::parse(area)?
+        Sessions::parse(tpm, area, desc)?
     } else {
         Sessions::none()
     };
-    sessions.authorize(tpm, desc, &handles, locality)?;
+    let raw_params = r.rest();
+    sessions.authorize(tpm, desc, &handles, locality, raw_params)?;
+
+    // The first parameter is decrypted in a copy of the parameter area.
+    let mut decrypted = [0u8; tpm_proto::MAX_COMMAND_SIZE];
+    let params = if sessions.has_decrypt() {
+        let copy = decrypted
+            .get_mut(..raw_params.len())
+            .ok_or(Rc::CommandSize)?;
+        copy.copy_from_slice(raw_params);
+        sessions.decrypt_parameter(tpm, copy)?;
+        Reader::new(copy)
+    } else {
+        Reader::new(raw_params)
+    };
 
     // Parameters and execution.
     let with_sessions = hdr.tag == St::Sessions;
@@ -239,7 +277,7 @@ fn run<P: Platform>(
         locality,
         desc,
         handles,
-        params: r,
+        params,
         param_n: 0,
     };
     let mut rsp = Response {
@@ -253,8 +291,9 @@ fn run<P: Platform>(
     // Response: header, handle, parameterSize, parameters, sessions.
     let mut total = param_at + param_len;
     if with_sessions {
-        let mut w = Writer::new(&mut body[param_len..]);
-        sessions.write_responses(&mut w).map_err(|_| Rc::Size)?;
+        let (params_out, rest) = body.split_at_mut(param_len);
+        let mut w = Writer::new(rest);
+        sessions.respond(tpm, hdr.cc, params_out, &mut w)?;
         total += w.len();
     }
     let mut w = Writer::new(head);

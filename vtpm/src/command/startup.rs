@@ -24,7 +24,16 @@ pub(crate) fn startup<P: Platform>(
             tpm.pcrs.reset_all(cmd.locality, false);
         }
         Su::Clear => {
-            // TPM Reset.
+            // TPM Reset: a new null seed and context secret (saved contexts become stale).
+            tpm.null_h =
+                crate::engine::Hierarchy::new(&mut tpm.platform).map_err(|_| Rc::Failure)?;
+            tpm.platform
+                .entropy(&mut tpm.context_key[..])
+                .map_err(|_| Rc::Failure)?;
+            tpm.sessions.flush_all();
+            if tpm.da.lockout_recovery == 0 {
+                tpm.da.lockout_auth_enabled = true;
+            }
             tpm.clock.reset_count = tpm.clock.reset_count.wrapping_add(1);
             tpm.clock.restart_count = 0;
             tpm.pcrs.reset_all(cmd.locality, true);

@@ -9,6 +9,7 @@ pub mod ecc;
 pub mod hash;
 pub mod hmac;
 pub mod kdf;
+pub mod resumable;
 pub mod rsa;
 pub mod sym;
 

@@ -1,0 +1,381 @@
+//! Enhanced authorization: the policy commands (Part 3, section 23; Part 1, section 19.7).
+//!
+//! Each assertion extends the session's `policyDigest` as the spec defines
+//! (`policyDigest_new = H(policyDigest_old || TPM_CC_Policy* || arguments)`) and, on a real (not
+//! trial) policy session, records what must hold when the session authorizes a command; those
+//! deferred checks run in `auth.rs` (`check_policy`).
+
+use super::{Command, Response};
+use crate::crypto::{Digest, Hasher, Hmac};
+use crate::engine::{Platform, Tpm};
+use crate::entity::entity_name;
+use crate::session::Session;
+use tpm_proto::{
+    Cc, Handle, Marshal, Rc, Se, St, Tpm2bDigest, Tpm2bName, Tpm2bNonce, TpmaLocality, TpmlDigest,
+    TpmlPcrSelection, TpmtTkVerified, PCR_COUNT,
+};
+
+/// Extends a session's policy digest: `H(old || cc || parts...)`.
+fn extend(s: &mut Session, cc: Cc, parts: &[&[u8]]) {
+    let mut h = Hasher::new(s.hash);
+    h.update(s.policy_digest.as_bytes());
+    h.update(&cc.0.to_be_bytes());
+    for p in parts {
+        h.update(p);
+    }
+    s.policy_digest = h.finish();
+}
+
+/// `PolicyUpdate` (Part 3, 23.2.3): `H(H(old || cc || name) || policyRef)`.
+fn update_with_ref(s: &mut Session, cc: Cc, name: &[u8], policy_ref: &[u8]) {
+    extend(s, cc, &[name]);
+    let d = Hasher::digest(s.hash, &[s.policy_digest.as_bytes(), policy_ref]);
+    s.policy_digest = d;
+}
+
+fn session_mut<P: Platform>(tpm: &mut Tpm<P>, h: Handle, n: u32) -> Result<&mut Session, Rc> {
+    match tpm.sessions.get_mut(h) {
+        Some(s) if s.kind != Se::Hmac => Ok(s),
+        _ => Err(Rc::Handle.handle(n)),
+    }
+}
+
+/// `TPM2_PolicyAuthValue`: the entity's authValue is required (in the HMAC).
+pub(crate) fn policy_auth_value<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    extend(s, Cc::PolicyAuthValue, &[]);
+    s.policy.auth_value = true;
+    s.policy.password = false;
+    Ok(())
+}
+
+/// `TPM2_PolicyPassword`: the entity's authValue is required, as a password. Extends the digest
+/// with `TPM_CC_PolicyAuthValue`, as the spec says, so the two give the same policy.
+pub(crate) fn policy_password<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    extend(s, Cc::PolicyAuthValue, &[]);
+    s.policy.password = true;
+    s.policy.auth_value = false;
+    Ok(())
+}
+
+/// `TPM2_PolicyCommandCode(code)`.
+pub(crate) fn policy_command_code<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let code: Cc = cmd.param()?;
+    cmd.end()?;
+    if !super::implemented::<P>(code) {
+        return Err(Rc::PolicyCc.param(1));
+    }
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.policy.command_code.is_some_and(|c| c != code) {
+        return Err(Rc::Value.param(1));
+    }
+    extend(s, Cc::PolicyCommandCode, &[&code.0.to_be_bytes()]);
+    s.policy.command_code = Some(code);
+    Ok(())
+}
+
+/// `TPM2_PolicyLocality(locality)`.
+pub(crate) fn policy_locality<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let loc: TpmaLocality = cmd.param()?;
+    cmd.end()?;
+    let bits = loc.bits();
+    // Extended localities (32..255) are a value, not a mask; this TPM has localities 0..4.
+    if bits == 0 || bits & 0xE0 != 0 {
+        return Err(Rc::Range.param(1));
+    }
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    let merged = match s.policy.locality {
+        Some(prev) => prev & bits,
+        None => bits,
+    };
+    if merged == 0 {
+        return Err(Rc::Range.param(1));
+    }
+    extend(s, Cc::PolicyLocality, &[&[bits]]);
+    s.policy.locality = Some(merged);
+    Ok(())
+}
+
+/// The digest of the selected PCR values, in selection order (Part 3, 23.7).
+fn pcr_digest<P: Platform>(
+    tpm: &Tpm<P>,
+    hash: tpm_proto::HashAlg,
+    sel: &TpmlPcrSelection,
+) -> Digest {
+    let mut h = Hasher::new(hash);
+    for s in sel.iter() {
+        for pcr in 0..PCR_COUNT {
+            if s.is_selected(pcr) {
+                if let Some(v) = tpm.pcrs.get(s.hash, pcr) {
+                    h.update(v.as_bytes());
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
+/// `TPM2_PolicyPCR(pcrDigest, pcrs)`.
+pub(crate) fn policy_pcr<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let given: Tpm2bDigest<'_> = cmd.param()?;
+    let pcrs: TpmlPcrSelection = cmd.param()?;
+    cmd.end()?;
+    let h = cmd.handle(0);
+    let (hash, kind) = {
+        let s = session_mut(tpm, h, 1)?;
+        (s.hash, s.kind)
+    };
+    let actual = pcr_digest(tpm, hash, &pcrs);
+    let counter = tpm.pcrs.update_counter;
+    let digest = if kind == Se::Trial && !given.is_empty() {
+        Digest::from_slice(given.0)
+    } else {
+        if !given.is_empty() && given.0 != actual.as_bytes() {
+            return Err(Rc::Value.param(1));
+        }
+        actual
+    };
+    let mut sel = [0u8; 2 + 4 + 4 * 6];
+    let n = pcrs.to_bytes(&mut sel).map_err(|_| Rc::Size.param(2))?;
+    let s = session_mut(tpm, h, 1)?;
+    if kind != Se::Trial {
+        if s.policy.pcr_counter.is_some_and(|c| c != counter) {
+            return Err(Rc::PcrChanged);
+        }
+        s.policy.pcr_counter = Some(counter);
+    }
+    extend(s, Cc::PolicyPcr, &[&sel[..n], digest.as_bytes()]);
+    Ok(())
+}
+
+/// `TPM2_PolicyOR(pHashList)`: the current digest must be one of the list.
+pub(crate) fn policy_or<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let list: TpmlDigest<'_> = cmd.param()?;
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.kind != Se::Trial && !list.iter().any(|d| d.0 == s.policy_digest.as_bytes()) {
+        return Err(Rc::Value.param(1));
+    }
+    let mut h = Hasher::new(s.hash);
+    h.update(Digest::zero(s.hash).as_bytes());
+    h.update(&Cc::PolicyOr.0.to_be_bytes());
+    for d in list.iter() {
+        h.update(d.0);
+    }
+    s.policy_digest = h.finish();
+    Ok(())
+}
+
+/// `TPM2_PolicyCpHash(cpHashA)` and `TPM2_PolicyNameHash(nameHash)`.
+fn policy_hash_binding<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    cc: Cc,
+) -> Result<(), Rc> {
+    let d: Tpm2bDigest<'_> = cmd.param()?;
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if d.len() != s.hash.size() {
+        return Err(Rc::Size.param(1));
+    }
+    let value = Digest::from_slice(d.0);
+    let slot = if cc == Cc::PolicyCpHash {
+        &mut s.policy.cp_hash
+    } else {
+        &mut s.policy.name_hash
+    };
+    if slot.is_some_and(|v| v != value) {
+        return Err(Rc::Cphash);
+    }
+    if s.policy.cp_hash.is_some() && s.policy.name_hash.is_some() {
+        return Err(Rc::Cphash);
+    }
+    let slot = if cc == Cc::PolicyCpHash {
+        &mut s.policy.cp_hash
+    } else {
+        &mut s.policy.name_hash
+    };
+    *slot = Some(value);
+    extend(s, cc, &[d.0]);
+    Ok(())
+}
+
+pub(crate) fn policy_cp_hash<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    policy_hash_binding(tpm, cmd, Cc::PolicyCpHash)
+}
+
+pub(crate) fn policy_name_hash<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    policy_hash_binding(tpm, cmd, Cc::PolicyNameHash)
+}
+
+/// `TPM2_PolicySecret(authHandle, policySession, nonceTPM, cpHashA, policyRef, expiration)` →
+/// `timeout`, `policyTicket`. The authorization of `authHandle` was checked by the session
+/// layer before this runs. Time-limited tickets are not issued: a negative `expiration` (asking
+/// for a ticket) gets the NULL ticket and no timeout, as the spec allows when no ticket is needed.
+pub(crate) fn policy_secret<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let nonce: Tpm2bNonce<'_> = cmd.param()?;
+    let cp: Tpm2bDigest<'_> = cmd.param()?;
+    let policy_ref: Tpm2bNonce<'_> = cmd.param()?;
+    let expiration: u32 = cmd.param()?;
+    cmd.end()?;
+    let name = entity_name(tpm, cmd.handle(0));
+    let now = tpm.time_now();
+    let s = session_mut(tpm, cmd.handle(1), 2)?;
+    if !nonce.is_empty() && nonce.0 != s.nonce_tpm.as_bytes() {
+        return Err(Rc::Value.param(1));
+    }
+    if expiration != 0 && nonce.is_empty() {
+        // An expiration is relative to the nonce it was issued against.
+        return Err(Rc::Expired.param(4));
+    }
+    if !cp.is_empty() {
+        if cp.len() != s.hash.size() {
+            return Err(Rc::Size.param(2));
+        }
+        let value = Digest::from_slice(cp.0);
+        if s.policy.cp_hash.is_some_and(|v| v != value) {
+            return Err(Rc::Cphash);
+        }
+        s.policy.cp_hash = Some(value);
+    }
+    if expiration != 0 {
+        let secs = (expiration as i32).unsigned_abs() as u64;
+        s.policy.timeout = Some(now.saturating_add(secs * 1000));
+    }
+    update_with_ref(s, Cc::PolicySecret, name.as_bytes(), policy_ref.0);
+    // timeout (empty), policyTicket (NULL ticket: TPM_ST_AUTH_SECRET, TPM_RH_NULL, empty).
+    rsp.sized(&[])?;
+    rsp.u16(St::AuthSecret.0)?;
+    rsp.u32(Handle::Null.0)?;
+    rsp.sized(&[])
+}
+
+/// `TPM2_PolicyAuthorize(approvedPolicy, policyRef, keySign, checkTicket)`: replaces the digest
+/// with one authorized by `keySign`, given the `TPMT_TK_VERIFIED` ticket `TPM2_VerifySignature`
+/// produced for `H(approvedPolicy || policyRef)`.
+pub(crate) fn policy_authorize<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let approved: Tpm2bDigest<'_> = cmd.param()?;
+    let policy_ref: Tpm2bNonce<'_> = cmd.param()?;
+    let key_sign: Tpm2bName<'_> = cmd.param()?;
+    let ticket: TpmtTkVerified<'_> = cmd.param()?;
+    cmd.end()?;
+    let key_alg = key_sign
+        .0
+        .get(..2)
+        .and_then(|a| {
+            tpm_proto::HashAlg::from_alg(tpm_proto::AlgId(u16::from_be_bytes([a[0], a[1]])))
+        })
+        .ok_or(Rc::Size.param(3))?;
+    if key_sign.len() != 2 + key_alg.size() {
+        return Err(Rc::Size.param(3));
+    }
+    let proof = match ticket.hierarchy.0 {
+        Handle::Owner => Some(tpm.owner_h.proof.clone()),
+        Handle::Endorsement => Some(tpm.endorsement_h.proof.clone()),
+        Handle::Platform => Some(tpm.platform_h.proof.clone()),
+        _ => None,
+    };
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.kind != Se::Trial {
+        if approved.0 != s.policy_digest.as_bytes() {
+            return Err(Rc::Value.param(1));
+        }
+        // ticket = HMAC(proof, TPM_ST_VERIFIED || aHash || keyName),
+        // aHash = H_keyNameAlg(approvedPolicy || policyRef).
+        let a_hash = Hasher::digest(key_alg, &[approved.0, policy_ref.0]);
+        let Some(proof) = proof else {
+            return Err(Rc::Ticket.param(4));
+        };
+        let want = Hmac::mac(
+            key_alg,
+            &proof[..],
+            &[&St::Verified.0.to_be_bytes(), a_hash.as_bytes(), key_sign.0],
+        );
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            want.as_bytes(),
+            ticket.digest.0,
+        )) {
+            return Err(Rc::Ticket.param(4));
+        }
+    }
+    s.policy_digest = Digest::zero(s.hash);
+    update_with_ref(s, Cc::PolicyAuthorize, key_sign.0, policy_ref.0);
+    Ok(())
+}
+
+/// `TPM2_PolicyPhysicalPresence`: this TPM has no physical presence; the assertion is recorded
+/// and can never be satisfied on use.
+pub(crate) fn policy_physical_presence<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    extend(s, Cc::PolicyPhysicalPresence, &[]);
+    s.policy.physical_presence = true;
+    Ok(())
+}
+
+/// `TPM2_PolicyNvWritten(writtenSet)`.
+pub(crate) fn policy_nv_written<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let set: u8 = cmd.param()?;
+    if set > 1 {
+        return Err(Rc::Value.param(1));
+    }
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.policy.nv_written.is_some_and(|v| v != (set == 1)) {
+        return Err(Rc::Value.param(1));
+    }
+    extend(s, Cc::PolicyNvWritten, &[&[set]]);
+    s.policy.nv_written = Some(set == 1);
+    Ok(())
+}
