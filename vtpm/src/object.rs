@@ -126,7 +126,6 @@ impl Sensitive {
 
 /// The public key of a loaded object, decoded once at load time.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "read by the signing and encryption commands")]
 pub(crate) enum PublicKey {
     Rsa(RsaPublic),
     Ecc(EccCurve, EccPoint),
@@ -144,7 +143,6 @@ pub(crate) struct LoadedKey {
     pub name_alg: Option<HashAlg>,
     pub attributes: TpmaObject,
     pub parameters: TpmuPublicParms,
-    #[allow(dead_code, reason = "read by the signing and encryption commands")]
     pub public_key: PublicKey,
     pub name: Name,
     pub qualified_name: Name,
@@ -256,7 +254,6 @@ impl LoadedKey {
     }
 
     /// The parsed public area (borrowing this object's bytes).
-    #[allow(dead_code, reason = "read by the signing and encryption commands")]
     pub fn public_area(&self) -> Result<TpmtPublic<'_>, Rc> {
         TpmtPublic::unmarshal_nullable(&mut Reader::new(&self.public), true)
             .map_err(|_| Rc::Failure)

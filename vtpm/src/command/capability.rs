@@ -344,7 +344,7 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
 }
 
 /// `TPM_PT_FIRMWARE_VERSION_1`: major << 16 | minor of this crate.
-fn env_version() -> u32 {
+pub(crate) fn env_version() -> u32 {
     let parse = |s: &str| s.parse::<u32>().unwrap_or(0);
     (parse(env!("CARGO_PKG_VERSION_MAJOR")) << 16) | parse(env!("CARGO_PKG_VERSION_MINOR"))
 }

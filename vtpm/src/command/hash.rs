@@ -25,9 +25,29 @@ fn ticket_safe(first: &[u8]) -> bool {
     first.len() < 4 || first[..4] != TPM_GENERATED_VALUE.to_be_bytes()
 }
 
-/// Writes `TPMT_TK_HASHCHECK` for `digest` (Part 2, 10.7.3): `HMAC(proof, TPM_ST_HASHCHECK ||
-/// digest)` in `alg`, or the NULL ticket when the hierarchy is `TPM_RH_NULL` or the data is not
-/// safe to ticket.
+/// The digest of a `TPMT_TK_HASHCHECK` for `digest` (Part 2, 10.7.3): `HMAC(proof,
+/// TPM_ST_HASHCHECK || digest)` in `alg`; `None` (the NULL ticket) for `TPM_RH_NULL`.
+/// `TPM2_Sign` recomputes it to check a ticket.
+pub(crate) fn hashcheck_digest<P: Platform>(
+    tpm: &Tpm<P>,
+    hierarchy: Handle,
+    alg: HashAlg,
+    digest: &[u8],
+) -> Option<Digest> {
+    let proof = match hierarchy {
+        Handle::Owner => &tpm.owner_h.proof,
+        Handle::Platform => &tpm.platform_h.proof,
+        Handle::Endorsement => &tpm.endorsement_h.proof,
+        _ => return None,
+    };
+    let mut mac = Hmac::new(alg, &proof[..]);
+    mac.update(&St::Hashcheck.0.to_be_bytes());
+    mac.update(digest);
+    Some(mac.finish())
+}
+
+/// Writes `TPMT_TK_HASHCHECK` for `digest`, or the NULL ticket when the hierarchy is
+/// `TPM_RH_NULL` or the data is not safe to ticket.
 fn write_hashcheck<P: Platform>(
     tpm: &Tpm<P>,
     rsp: &mut Response<'_>,
@@ -37,19 +57,10 @@ fn write_hashcheck<P: Platform>(
     safe: bool,
 ) -> Result<(), Rc> {
     rsp.u16(St::Hashcheck.0)?;
-    let proof = match hierarchy {
-        Handle::Owner => Some(&tpm.owner_h.proof),
-        Handle::Platform => Some(&tpm.platform_h.proof),
-        Handle::Endorsement => Some(&tpm.endorsement_h.proof),
-        _ => None,
-    };
-    match proof {
-        Some(proof) if safe => {
+    match hashcheck_digest(tpm, hierarchy, alg, digest.as_bytes()) {
+        Some(mac) if safe => {
             rsp.u32(hierarchy.0)?;
-            let mut mac = Hmac::new(alg, &proof[..]);
-            mac.update(&St::Hashcheck.0.to_be_bytes());
-            mac.update(digest.as_bytes());
-            rsp.sized(mac.finish().as_bytes())
+            rsp.sized(mac.as_bytes())
         }
         _ => {
             rsp.u32(Handle::Null.0)?;

@@ -7,10 +7,12 @@
 //! (interface type, then whether the entity is loaded), sessions (sizes, attributes, then
 //! authorization), then parameters (numbered errors, `TPM_RC_SIZE` for trailing bytes).
 
+mod attest;
 mod auth;
 mod capability;
 mod clock;
 mod context;
+mod ecc;
 mod hash;
 mod hierarchy;
 mod load;
@@ -18,8 +20,11 @@ mod object;
 mod pcr;
 mod policy;
 mod random;
+mod rsa;
 mod session;
+mod sign;
 mod startup;
+mod symmetric;
 mod testing;
 
 use crate::engine::{Platform, Power, Tpm};
@@ -164,6 +169,21 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::Unseal => load::unseal,
         Cc::ObjectChangeAuth => load::object_change_auth,
         Cc::EvictControl => load::evict_control,
+        Cc::Sign => sign::sign,
+        Cc::VerifySignature => sign::verify_signature,
+        Cc::Hmac => sign::hmac,
+        Cc::HmacStart => sign::hmac_start,
+        Cc::RsaEncrypt => rsa::rsa_encrypt,
+        Cc::RsaDecrypt => rsa::rsa_decrypt,
+        Cc::EcdhKeyGen => ecc::ecdh_keygen,
+        Cc::EcdhZGen => ecc::ecdh_zgen,
+        Cc::EccParameters => ecc::ecc_parameters,
+        Cc::EncryptDecrypt => symmetric::encrypt_decrypt1,
+        Cc::EncryptDecrypt2 => symmetric::encrypt_decrypt2,
+        Cc::Quote => attest::quote,
+        Cc::Certify => attest::certify,
+        Cc::CertifyCreation => attest::certify_creation,
+        Cc::GetTime => attest::get_time,
         _ => return None,
     })
 }

@@ -1,0 +1,132 @@
+//! ECC commands (Part 3, sections 14.6, 14.7 and 14.9): `TPM2_ECDH_KeyGen`, `TPM2_ECDH_ZGen`,
+//! `TPM2_ECC_Parameters`.
+
+use super::{Command, Response};
+use crate::crypto::{ecc, EccCurve, EccPoint};
+use crate::engine::{Platform, Tpm};
+use crate::object::{KeyMaterial, LoadedKey, PublicKey};
+use tpm_proto::{
+    AlgId, Rc, Tpm2bEccPoint, TpmaObject as A, TpmiEccCurve, TpmtEccScheme, TpmuPublicParms,
+};
+
+/// Writes a `TPM2B_ECC_POINT`.
+fn write_point(rsp: &mut Response<'_>, p: &EccPoint) -> Result<(), Rc> {
+    let size = 4 + p.x.len() + p.y.len();
+    rsp.u16(u16::try_from(size).map_err(|_| Rc::Failure)?)?;
+    rsp.sized(&p.x)?;
+    rsp.sized(&p.y)
+}
+
+/// An unrestricted ECC decryption key whose scheme is ECDH or NULL: `TPM_RC_KEY` (not ECC),
+/// `bad_attrs` (restricted or not decrypt), `TPM_RC_SCHEME` (another scheme), on handle 1.
+fn ecdh_key(k: &LoadedKey, bad_attrs: Rc) -> Result<(EccCurve, &EccPoint), Rc> {
+    let (PublicKey::Ecc(curve, q), TpmuPublicParms::Ecc(p)) = (&k.public_key, &k.parameters) else {
+        return Err(Rc::Key.handle(1));
+    };
+    if k.has(A::RESTRICTED) || !k.has(A::DECRYPT) {
+        return Err(bad_attrs.handle(1));
+    }
+    if !matches!(p.scheme, TpmtEccScheme::Null | TpmtEccScheme::EcDh(_)) {
+        return Err(Rc::Scheme.handle(1));
+    }
+    Ok((*curve, q))
+}
+
+/// `TPM2_ECDH_KeyGen(keyHandle)` → `zPoint`, `pubPoint`: an ephemeral key pair and the shared
+/// point with the key's public point (the sender's side of ECDH; no authorization needed).
+pub(crate) fn ecdh_keygen<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    tpm.reseed_if_needed()?;
+    let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
+    let (curve, q) = ecdh_key(k, Rc::Key)?;
+    let (pub_point, z) =
+        ecc::ecdh_keygen(curve, q, &mut tpm.drbg).map_err(|_| Rc::Key.handle(1))?;
+    write_point(rsp, &z)?;
+    write_point(rsp, &pub_point)
+}
+
+/// `TPM2_ECDH_ZGen(keyHandle; inPoint)` → `outPoint`: the key's scalar times `inPoint`
+/// (`TPM_RC_ECC_POINT` on the parameter for a point not on the curve).
+pub(crate) fn ecdh_zgen<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let in_point: Tpm2bEccPoint<'_> = cmd.param()?;
+    cmd.end()?;
+    let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
+    ecdh_key(k, Rc::Attributes)?;
+    let Some(KeyMaterial::Ecc(d)) = k.sensitive.as_ref().map(|s| &s.key) else {
+        return Err(Rc::Key.handle(1));
+    };
+    let peer = EccPoint {
+        x: in_point.point.x.0.to_vec(),
+        y: in_point.point.y.0.to_vec(),
+    };
+    let z = d.ecdh(&peer).map_err(|e| e.rc().param(1))?;
+    write_point(rsp, &z)
+}
+
+/// Domain parameters (FIPS 186-4, D.1.2.3 and D.1.2.4): p, a, b, Gx, Gy, n.
+const P256: [&str; 6] = [
+    "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+    "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+    "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+    "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+];
+const P384: [&str; 6] = [
+    "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+    "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+    "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+    "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+    "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+];
+
+/// Decodes a hex constant (lower-case, even length) into `out`, returning the length.
+fn unhex(s: &str, out: &mut [u8; 48]) -> Result<usize, Rc> {
+    let b = s.as_bytes();
+    let n = b.len() / 2;
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        _ => Err(Rc::Failure),
+    };
+    for (i, o) in out.iter_mut().take(n).enumerate() {
+        let hi = *b.get(2 * i).ok_or(Rc::Failure)?;
+        let lo = *b.get(2 * i + 1).ok_or(Rc::Failure)?;
+        *o = (nib(hi)? << 4) | nib(lo)?;
+    }
+    Ok(n)
+}
+
+/// `TPM2_ECC_Parameters(curveID)` → `TPMS_ALGORITHM_DETAIL_ECC`: key size, no KDF or signing
+/// scheme bound to the curve, the domain parameters and cofactor 1.
+pub(crate) fn ecc_parameters<P: Platform>(
+    _tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let curve: TpmiEccCurve = cmd.param()?;
+    cmd.end()?;
+    let (bits, params) = match curve {
+        TpmiEccCurve::NistP256 => (256u16, &P256),
+        TpmiEccCurve::NistP384 => (384u16, &P384),
+    };
+    rsp.put(&curve)?;
+    rsp.u16(bits)?;
+    rsp.u16(AlgId::Null.0)?;
+    rsp.u16(AlgId::Null.0)?;
+    let mut buf = [0u8; 48];
+    for p in params {
+        let n = unhex(p, &mut buf)?;
+        rsp.sized(buf.get(..n).ok_or(Rc::Failure)?)?;
+    }
+    rsp.sized(&[1])
+}

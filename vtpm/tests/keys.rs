@@ -1,0 +1,586 @@
+//! Using keys through `Tpm::execute`: Sign, VerifySignature, HMAC, HMAC_Start, RSA_Encrypt and
+//! RSA_Decrypt, ECDH_KeyGen/ZGen, ECC_Parameters, EncryptDecrypt(2), Quote, Certify,
+//! CertifyCreation, GetTime — with signatures checked independently where possible.
+
+mod common;
+use common::*;
+
+/// `TPM2_Sign` parameters: digest, inScheme, validation.
+fn sign_params(digest: &[u8], scheme: &[u8], ticket: &[u8]) -> Vec<u8> {
+    let mut p = b2(digest);
+    p.extend_from_slice(scheme);
+    p.extend_from_slice(ticket);
+    p
+}
+
+/// The `TPMT_SIGNATURE` of a `TPM2_Sign` response with one password session.
+fn sig_of(r: &[u8]) -> &[u8] {
+    &r[14..r.len() - 5]
+}
+
+/// The NULL hash-check ticket.
+const NULL_TICKET: &[u8] = &[0x80, 0x24, 0x40, 0x00, 0x00, 0x07, 0x00, 0x00];
+
+fn p256_verify(public: &[u8], digest: &[u8], r: &[u8], s: &[u8]) {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let n = public.len();
+    let x = &public[n - 66..n - 34];
+    let y = &public[n - 32..];
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(x);
+    sec1.extend_from_slice(y);
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    let sig = p256::ecdsa::Signature::from_scalars(
+        *p256::FieldBytes::from_slice(r),
+        *p256::FieldBytes::from_slice(s),
+    )
+    .unwrap();
+    vk.verify_prehash(digest, &sig)
+        .expect("ECDSA signature verifies");
+}
+
+#[test]
+fn ecdsa_sign_verify_and_ticket() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let h = create_loaded_key(
+        &mut t,
+        srk,
+        b"k",
+        &ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let public = Rd::params(&read_public(&mut t, h), false).b2().to_vec();
+    let digest = sha256(&[b"hello"]);
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b"k"],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(rd.u16(), 0x0018);
+    assert_eq!(rd.u16(), 0x000B);
+    let sr = rd.b2().to_vec();
+    let ss = rd.b2().to_vec();
+    p256_verify(&public, &digest, &sr, &ss);
+    // VerifySignature: a TPMT_TK_VERIFIED in the owner hierarchy.
+    let mut p = b2(&digest);
+    p.extend_from_slice(sig_of(&r));
+    let v = exec(&mut t, &plain_cmd(0x177, &[h], &p));
+    assert_eq!(rc(&v), 0);
+    let mut rd = Rd::params(&v, false);
+    assert_eq!(rd.u16(), 0x8022);
+    assert_eq!(rd.u32(), OWNER);
+    assert_eq!(rd.b2().len(), 32);
+    // A different digest does not verify: TPM_RC_SIGNATURE on parameter 2.
+    let mut p = b2(&sha256(&[b"other"]));
+    p.extend_from_slice(sig_of(&r));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x177, &[h], &p))), 0x2DB);
+    // A digest of the wrong size for the scheme: TPM_RC_SIZE on parameter 1.
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b"k"],
+            &sign_params(&digest[..20], SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x1D5);
+    // A scheme the key does not have: TPM_RC_SCHEME on parameter 2.
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b"k"],
+            &sign_params(&digest, &[0x00, 0x18, 0x00, 0x0C], NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x2D2);
+    // A storage key cannot sign: TPM_RC_KEY on handle 1.
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[srk],
+            &[b""],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x19C);
+}
+
+#[test]
+fn restricted_keys_sign_only_with_a_hashcheck_ticket() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let ak = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let digest = sha256(&[b"data"]);
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[ak],
+            &[b""],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x3E0, "TPM_RC_TICKET on parameter 3");
+    // TPM2_Hash in the owner hierarchy issues the ticket.
+    let mut p = b2(b"data");
+    p.extend_from_slice(&hex("000b 40000001"));
+    let h = exec(&mut t, &plain_cmd(0x17D, &[], &p));
+    assert_eq!(rc(&h), 0);
+    let mut rd = Rd::params(&h, false);
+    assert_eq!(rd.b2(), &digest[..]);
+    let ticket = h[12 + 32..].to_vec();
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[ak],
+            &[b""],
+            &sign_params(&digest, SCHEME_NULL, &ticket),
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    // The ticket is for that digest only.
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[ak],
+            &[b""],
+            &sign_params(&sha256(&[b"x"]), SCHEME_NULL, &ticket),
+        ),
+    );
+    assert_eq!(rc(&r), 0x3E0);
+    // Data that starts with TPM_GENERATED_VALUE gets no ticket, so it can never be signed.
+    let mut p = b2(&hex("ff544347 0000"));
+    p.extend_from_slice(&hex("000b 40000001"));
+    let h = exec(&mut t, &plain_cmd(0x17D, &[], &p));
+    let d = Rd::params(&h, false).b2().to_vec();
+    let ticket = h[12 + 32..].to_vec();
+    assert_eq!(&ticket[2..6], &NULL.to_be_bytes());
+    let r = exec(
+        &mut t,
+        &auth_cmd(0x15D, &[ak], &[b""], &sign_params(&d, SCHEME_NULL, &ticket)),
+    );
+    assert_eq!(rc(&r), 0x3E0);
+}
+
+#[test]
+fn rsa_sign_pss_and_pkcs1_encrypt_decrypt() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let h = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &rsa_template(SIGNING, SYM_NULL, SCHEME_NULL, 2048),
+    );
+    let digest = sha256(&[b"m"]);
+    for scheme in [RSASSA_SHA256, RSAPSS_SHA256] {
+        let r = exec(
+            &mut t,
+            &auth_cmd(
+                0x15D,
+                &[h],
+                &[b""],
+                &sign_params(&digest, scheme, NULL_TICKET),
+            ),
+        );
+        assert_eq!(rc(&r), 0);
+        assert_eq!(&r[14..16], &scheme[..2]);
+        let mut p = b2(&digest);
+        p.extend_from_slice(sig_of(&r));
+        assert_eq!(rc(&exec(&mut t, &plain_cmd(0x177, &[h], &p))), 0);
+    }
+    // A signing key without a scheme needs one: NULL and NULL is TPM_RC_SCHEME.
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b""],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x2D2);
+    // An RSA decryption key: OAEP round trip with a label.
+    let attrs = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN | USER_WITH_AUTH | DECRYPT;
+    let d = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &rsa_template(attrs, SYM_NULL, SCHEME_NULL, 2048),
+    );
+    let oaep = hex("0017 000b");
+    let mut p = b2(b"secret message");
+    p.extend_from_slice(&oaep);
+    p.extend(b2(b"label\0"));
+    let r = exec(&mut t, &plain_cmd(0x174, &[d], &p));
+    assert_eq!(rc(&r), 0);
+    let ct = Rd::params(&r, false).b2().to_vec();
+    assert_eq!(ct.len(), 256);
+    let mut p = b2(&ct);
+    p.extend_from_slice(&oaep);
+    p.extend(b2(b"label\0"));
+    let r = exec(&mut t, &auth_cmd(0x159, &[d], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), b"secret message");
+    // A label that is not NUL-terminated: TPM_RC_VALUE on parameter 3.
+    let mut p = b2(&ct);
+    p.extend_from_slice(&oaep);
+    p.extend(b2(b"label"));
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x159, &[d], &[b""], &p))), 0x3C4);
+    // The restricted storage key cannot RSA_Decrypt: TPM_RC_ATTRIBUTES.
+    let rsrk = handle(&create_primary(
+        &mut t,
+        OWNER,
+        &rsa_template(STORAGE, AES128_CFB, SCHEME_NULL, 2048),
+    ));
+    let mut p = b2(&ct);
+    p.extend_from_slice(&oaep);
+    p.extend(b2(b""));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x159, &[rsrk], &[b""], &p))),
+        0x182
+    );
+}
+
+#[test]
+fn hmac_and_hmac_sequence_agree() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let h = create_loaded_key(&mut t, srk, b"", &keyedhash_template(SIGNING, HMAC_SHA256));
+    let mut p = b2(b"some data to mac");
+    p.extend_from_slice(&hex("0010"));
+    let r = exec(&mut t, &auth_cmd(0x155, &[h], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    let mac = Rd::params(&r, false).b2().to_vec();
+    assert_eq!(mac.len(), 32);
+    // The wrong hash for the key's scheme: TPM_RC_VALUE on parameter 2.
+    let mut p = b2(b"x");
+    p.extend_from_slice(&hex("000c"));
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x155, &[h], &[b""], &p))), 0x2C4);
+    // HMAC_Start, SequenceUpdate, SequenceComplete.
+    let mut p = b2(b"seq");
+    p.extend_from_slice(&hex("0010"));
+    let r = exec(&mut t, &auth_cmd(0x15B, &[h], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    let seq = handle(&r);
+    assert_eq!(
+        rc(&exec(
+            &mut t,
+            &auth_cmd(0x15C, &[seq], &[b"seq"], &b2(b"some data"))
+        )),
+        0
+    );
+    let mut p = b2(b" to mac");
+    p.extend_from_slice(&OWNER.to_be_bytes());
+    let r = exec(&mut t, &auth_cmd(0x13E, &[seq], &[b"seq"], &p));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(rd.b2(), &mac[..]);
+    assert_eq!(rd.u16(), 0x8024);
+    assert_eq!(rd.u32(), NULL);
+    // The HMAC key signs with the HMAC scheme and verifies.
+    let digest = sha256(&[b"d"]);
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b""],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut p = b2(&digest);
+    p.extend_from_slice(sig_of(&r));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x177, &[h], &p))), 0);
+    // A sealed-data object is not an HMAC key: TPM_RC_KEY... sign CLEAR.
+    let sealed = keyedhash_template(FIXED_TPM | FIXED_PARENT | USER_WITH_AUTH, SCHEME_NULL);
+    let r = create(&mut t, srk, b"", b"data", &sealed);
+    let (private, public) = private_public(&r);
+    let s = handle(&load(&mut t, srk, &private, &public));
+    let mut p = b2(b"x");
+    p.extend_from_slice(&hex("000b"));
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x155, &[s], &[b""], &p))), 0x19C);
+}
+
+#[test]
+fn ecdh_keygen_and_zgen_agree() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let attrs = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN | USER_WITH_AUTH | DECRYPT;
+    let k = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(attrs, SYM_NULL, &hex("0019 000b"), 3),
+    );
+    let r = exec(&mut t, &plain_cmd(0x163, &[k], &[]));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let z = rd.b2().to_vec();
+    let pub_point = rd.b2().to_vec();
+    let r = exec(&mut t, &auth_cmd(0x154, &[k], &[b""], &b2(&pub_point)));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), &z[..]);
+    // A point off the curve: TPM_RC_ECC_POINT on parameter 1.
+    let mut bad = pub_point.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x154, &[k], &[b""], &b2(&bad)))),
+        0x1E7
+    );
+    // The storage key is restricted: TPM_RC_KEY for KeyGen, TPM_RC_ATTRIBUTES for ZGen.
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[srk], &[]))), 0x19C);
+    assert_eq!(
+        rc(&exec(
+            &mut t,
+            &auth_cmd(0x154, &[srk], &[b""], &b2(&pub_point))
+        )),
+        0x182
+    );
+    // ECC_Parameters(P-256): the generator and the order.
+    let r = exec(&mut t, &plain_cmd(0x178, &[], &[0, 3]));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(rd.u16(), 3);
+    assert_eq!(rd.u16(), 256);
+    assert_eq!(rd.u16(), 0x10);
+    assert_eq!(rd.u16(), 0x10);
+    for _ in 0..3 {
+        rd.b2();
+    }
+    assert_eq!(
+        rd.b2(),
+        &hex("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296")[..]
+    );
+    rd.b2();
+    assert_eq!(
+        rd.b2(),
+        &hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")[..]
+    );
+    assert_eq!(rd.b2(), &[1]);
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x178, &[], &[0, 5]))), 0x1E6);
+}
+
+#[test]
+fn encrypt_decrypt_round_trips_and_checks_modes() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let attrs = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN | USER_WITH_AUTH | DECRYPT | SIGN;
+    let k = create_loaded_key(&mut t, srk, b"", &sym_template(attrs, 128, 0x0010));
+    let iv = [7u8; 16];
+    let ed2 = |t: &mut T, data: &[u8], decrypt: u8, mode: u16, iv: &[u8]| {
+        let mut p = b2(data);
+        p.push(decrypt);
+        p.extend_from_slice(&mode.to_be_bytes());
+        p.extend(b2(iv));
+        exec(t, &auth_cmd(0x193, &[k], &[b""], &p))
+    };
+    let r = ed2(&mut t, b"thirty-two bytes of plain text!!", 0, 0x0042, &iv);
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let ct = rd.b2().to_vec();
+    let iv_out = rd.b2().to_vec();
+    assert_eq!(iv_out, ct[16..]);
+    let r = ed2(&mut t, &ct, 1, 0x0042, &iv);
+    assert_eq!(
+        Rd::params(&r, false).b2(),
+        b"thirty-two bytes of plain text!!"
+    );
+    // EncryptDecrypt (the first form) gives the same ciphertext.
+    let mut p = vec![0u8];
+    p.extend_from_slice(&hex("0042"));
+    p.extend(b2(&iv));
+    p.extend(b2(b"thirty-two bytes of plain text!!"));
+    let r = exec(&mut t, &auth_cmd(0x164, &[k], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), &ct[..]);
+    // The key has no mode, so one must be given: TPM_RC_MODE on parameter 3 (EncryptDecrypt2).
+    assert_eq!(rc(&ed2(&mut t, b"x", 0, 0x0010, &iv)), 0x3C9);
+    // CBC needs whole blocks (inData is parameter 1); the IV must be a block (parameter 4).
+    assert_eq!(rc(&ed2(&mut t, b"short", 0, 0x0042, &iv)), 0x1D5);
+    assert_eq!(rc(&ed2(&mut t, b"x", 0, 0x0043, &iv[..8])), 0x4D5);
+    // ECB takes an empty IV.
+    assert_eq!(rc(&ed2(&mut t, &[0u8; 16], 0, 0x0044, &[])), 0);
+    // A storage key is not a symmetric key: TPM_RC_KEY.
+    let mut p = b2(b"x");
+    p.extend_from_slice(&hex("00 0043"));
+    p.extend(b2(&iv));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x193, &[srk], &[b""], &p))),
+        0x19C
+    );
+}
+
+#[test]
+fn quote_signs_the_pcr_digest() {
+    let mut t = started();
+    // Extend PCR 16 so the digest is not trivial.
+    let mut p = hex("00000001 000b");
+    p.extend_from_slice(&[0xAB; 32]);
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x182, &[16], &[b""], &p))), 0);
+    let ek_like = ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3);
+    let r = create_primary(&mut t, ENDORSEMENT, &ek_like);
+    assert_eq!(rc(&r), 0);
+    let ak = handle(&r);
+    let public = Rd::params(&r, true).b2().to_vec();
+    let mut p = b2(b"nonce");
+    p.extend_from_slice(SCHEME_NULL);
+    p.extend_from_slice(&hex("00000001 000b 03 000001"));
+    let r = exec(&mut t, &auth_cmd(0x158, &[ak], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let quoted = rd.b2().to_vec();
+    assert_eq!(rd.u16(), 0x0018);
+    assert_eq!(rd.u16(), 0x000B);
+    let sr = rd.b2().to_vec();
+    let ss = rd.b2().to_vec();
+    p256_verify(&public, &sha256(&[&quoted]), &sr, &ss);
+    // TPMS_ATTEST: magic, TPM_ST_ATTEST_QUOTE, qualifiedSigner, extraData, clock, fw, quote.
+    let mut a = Rd { b: &quoted, at: 0 };
+    assert_eq!(a.u32(), 0xff54_4347);
+    assert_eq!(a.u16(), 0x8018);
+    let mut qn = vec![0x00, 0x0b];
+    qn.extend(sha256(&[&ENDORSEMENT.to_be_bytes(), &name_of(&public)]));
+    assert_eq!(a.b2(), &qn[..]);
+    assert_eq!(a.b2(), b"nonce");
+    a.bytes(8 + 4 + 4 + 1 + 8);
+    assert_eq!(a.u32(), 1, "one PCR selection");
+    let pcr16 = sha256(&[&[0u8; 32], &[0xAB; 32]]);
+    assert_eq!(
+        &quoted[quoted.len() - 34..],
+        &[&[0u8, 32][..], &sha256(&[&pcr16])[..]].concat()[..]
+    );
+    assert_eq!(
+        &quoted[quoted.len() - 44..quoted.len() - 34],
+        &hex("00000001 000b 03 000001")[..]
+    );
+    // An unrestricted decryption key cannot quote: TPM_RC_KEY on handle 1.
+    let srk = srk(&mut t);
+    let mut p = b2(b"");
+    p.extend_from_slice(SCHEME_NULL);
+    p.extend_from_slice(&hex("00000000"));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x158, &[srk], &[b""], &p))),
+        0x19C
+    );
+}
+
+#[test]
+fn certify_and_certify_creation() {
+    let mut t = started();
+    let r = create_primary(
+        &mut t,
+        OWNER,
+        &ecc_template(STORAGE, AES128_CFB, SCHEME_NULL, 3),
+    );
+    let srk = handle(&r);
+    let mut rd = Rd::params(&r, true);
+    let srk_public = rd.b2().to_vec();
+    rd.b2();
+    let creation_hash = rd.b2().to_vec();
+    let ticket = r[rd.at..rd.at + 2 + 4 + 2 + 32].to_vec();
+    let ak = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    // Certify(srk by ak).
+    let mut p = b2(b"q");
+    p.extend_from_slice(SCHEME_NULL);
+    let r = exec(&mut t, &auth_cmd(0x148, &[srk, ak], &[b"", b""], &p));
+    assert_eq!(rc(&r), 0);
+    let attest = Rd::params(&r, false).b2().to_vec();
+    assert_eq!(&attest[4..6], &[0x80, 0x17]);
+    assert!(attest
+        .windows(36)
+        .any(|w| w == [&[0u8, 34][..], &name_of(&srk_public)].concat()));
+    // CertifyCreation with the creation ticket of the SRK.
+    let mut p = b2(b"q");
+    p.extend(b2(&creation_hash));
+    p.extend_from_slice(SCHEME_NULL);
+    p.extend_from_slice(&ticket);
+    let r = exec(&mut t, &auth_cmd(0x14A, &[ak, srk], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    let attest = Rd::params(&r, false).b2().to_vec();
+    assert_eq!(&attest[4..6], &[0x80, 0x1A]);
+    // Another creation hash: TPM_RC_TICKET on parameter 4.
+    let mut p = b2(b"q");
+    p.extend(b2(&sha256(&[b"other"])));
+    p.extend_from_slice(SCHEME_NULL);
+    p.extend_from_slice(&ticket);
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x14A, &[ak, srk], &[b""], &p))),
+        0x4E0
+    );
+    // GetTime by the endorsement admin.
+    let mut p = b2(b"q");
+    p.extend_from_slice(SCHEME_NULL);
+    let r = exec(
+        &mut t,
+        &auth_cmd(0x14C, &[ENDORSEMENT, ak], &[b"", b""], &p),
+    );
+    assert_eq!(rc(&r), 0);
+    let attest = Rd::params(&r, false).b2().to_vec();
+    assert_eq!(&attest[4..6], &[0x80, 0x19]);
+}
+
+#[test]
+fn key_contexts_save_and_load() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let k = create_loaded_key(
+        &mut t,
+        srk,
+        b"pw",
+        &ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let r = exec(&mut t, &plain_cmd(0x162, &[k], &[]));
+    assert_eq!(rc(&r), 0);
+    let ctx = r[10..].to_vec();
+    assert_eq!(&ctx[8..12], &0x8000_0000u32.to_be_bytes());
+    assert_eq!(&ctx[12..16], &OWNER.to_be_bytes());
+    assert_eq!(
+        rc(&exec(&mut t, &plain_cmd(0x165, &[], &k.to_be_bytes()))),
+        0
+    );
+    let r = exec(&mut t, &plain_cmd(0x161, &[], &ctx));
+    assert_eq!(rc(&r), 0);
+    let k2 = handle(&r);
+    // The reloaded key signs with its password.
+    let digest = sha256(&[b"x"]);
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[k2],
+            &[b"pw"],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    // A tampered context is rejected.
+    let mut bad = ctx.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_ne!(rc(&exec(&mut t, &plain_cmd(0x161, &[], &bad))), 0);
+}
