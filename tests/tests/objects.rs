@@ -528,3 +528,78 @@ fn hmac_symmetric_and_rsa_encryption() {
         );
     });
 }
+
+#[test]
+fn make_and_activate_credential() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        let (ek, ak) = (p(&dir, "ek.ctx"), p(&dir, "ak.ctx"));
+        let (ekpub, akname) = (p(&dir, "ek.pub"), p(&dir, "ak.name"));
+        ok(&s, &["createek", "-c", &ek, "-G", "rsa", "-u", &ekpub]);
+        ok(
+            &s,
+            &[
+                "createak",
+                "-C",
+                &ek,
+                "-c",
+                &ak,
+                "-G",
+                "rsa",
+                "-g",
+                "sha256",
+                "-s",
+                "rsassa",
+                "-u",
+                &p(&dir, "ak.pub"),
+                "-n",
+                &akname,
+            ],
+        );
+        let _ = tpm2(&s, &["flushcontext", "-s"]);
+        let name = hex::encode(std::fs::read(&akname).expect("ak name"));
+        let secret = dir.file("secret.dat", b"a credential secret");
+        let secret = secret.to_str().expect("utf-8");
+        // Made in software (as a Keylime registrar does) and by the TPM.
+        for (i, tcti) in [["-T", "none"], ["--", "--"]].iter().enumerate() {
+            let cred = p(&dir, &format!("cred{i}.out"));
+            let mut args = vec!["makecredential"];
+            if tcti[0] == "-T" {
+                args.extend_from_slice(tcti);
+            }
+            args.extend_from_slice(&["-e", &ekpub, "-s", secret, "-n", &name, "-o", &cred]);
+            ok(&s, &args);
+            let session = p(&dir, "session.ctx");
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(&s, &["policysecret", "-S", &session, "-c", "e"]);
+            let out = p(&dir, "act.out");
+            let auth = format!("session:{session}");
+            ok(
+                &s,
+                &[
+                    "activatecredential",
+                    "-c",
+                    &ak,
+                    "-C",
+                    &ek,
+                    "-i",
+                    &cred,
+                    "-o",
+                    &out,
+                    "-P",
+                    &auth,
+                ],
+            );
+            ok(&s, &["flushcontext", &session]);
+            assert_eq!(
+                std::fs::read(&out).expect("out"),
+                b"a credential secret",
+                "{ep}"
+            );
+        }
+    });
+}

@@ -218,7 +218,12 @@ pub(crate) fn decrypt_secret<P: Platform>(
                 _ => return Err(Rc::Scheme),
             };
             let scheme = crate::crypto::RsaDecryptScheme::Oaep(hash);
-            let out = rsa.decrypt(scheme, label, secret, &mut tpm.drbg)?;
+            // The OAEP label is the label string with its terminating zero (Part 1, 11.4.10.2).
+            let mut l = alloc::vec::Vec::from(label);
+            if l.last() != Some(&0) {
+                l.push(0);
+            }
+            let out = rsa.decrypt(scheme, &l, secret, &mut tpm.drbg)?;
             if out.len() > hash.size() {
                 return Err(Rc::Value);
             }

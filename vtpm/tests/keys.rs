@@ -584,3 +584,58 @@ fn key_contexts_save_and_load() {
     bad[n - 1] ^= 1;
     assert_ne!(rc(&exec(&mut t, &plain_cmd(0x161, &[], &bad))), 0);
 }
+
+#[test]
+fn make_and_activate_credential_under_a_storage_key() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let ak = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let other = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let rp = read_public(&mut t, ak);
+    let mut rd = Rd::params(&rp, false);
+    rd.b2();
+    let name = rd.b2().to_vec();
+    let mut p = b2(b"credential");
+    p.extend(b2(&name));
+    let r = exec(&mut t, &plain_cmd(0x168, &[srk], &p));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let blob = rd.b2().to_vec();
+    let secret = rd.b2().to_vec();
+    let activate = |t: &mut T, obj: u32, blob: &[u8], secret: &[u8]| {
+        let mut p = b2(blob);
+        p.extend(b2(secret));
+        exec(t, &auth_cmd(0x147, &[obj, srk], &[b"", b""], &p))
+    };
+    let r = activate(&mut t, ak, &blob, &secret);
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), b"credential");
+    // For another object, or tampered: TPM_RC_INTEGRITY on parameter 1.
+    assert_eq!(rc(&activate(&mut t, other, &blob, &secret)), 0x1DF);
+    let mut bad = blob.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_eq!(rc(&activate(&mut t, ak, &bad, &secret)), 0x1DF);
+    // A secret that is not a point on the curve: TPM_RC_ECC_POINT on parameter 2.
+    let mut bad = secret.clone();
+    bad[5] ^= 1;
+    assert_eq!(rc(&activate(&mut t, ak, &blob, &bad)), 0x2E7);
+    // A credential longer than the key's nameAlg digest: TPM_RC_SIZE on parameter 1.
+    let mut p = b2(&[1u8; 33]);
+    p.extend(b2(&name));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x168, &[srk], &p))), 0x1D5);
+    // A signing key cannot protect credentials: TPM_RC_TYPE on handle 1.
+    let mut p = b2(b"c");
+    p.extend(b2(&name));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x168, &[ak], &p))), 0x18A);
+}

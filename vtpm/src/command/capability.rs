@@ -327,7 +327,9 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::HrPersistent, tpm.objects.persistent_count() as u32),
         (
             Pt::HrPersistentAvail,
-            (tpm.objects.persistent_capacity() - tpm.objects.persistent_count()) as u32,
+            tpm.objects
+                .persistent_capacity()
+                .saturating_sub(tpm.objects.persistent_count()) as u32,
         ),
         (Pt::NvCounters, 0),
         (Pt::NvCountersAvail, 0),

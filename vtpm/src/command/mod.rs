@@ -12,6 +12,7 @@ mod auth;
 mod capability;
 mod clock;
 mod context;
+mod credential;
 mod ecc;
 mod hash;
 mod hierarchy;
@@ -184,6 +185,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::Certify => attest::certify,
         Cc::CertifyCreation => attest::certify_creation,
         Cc::GetTime => attest::get_time,
+        Cc::MakeCredential => credential::make_credential,
+        Cc::ActivateCredential => credential::activate_credential,
         _ => return None,
     })
 }

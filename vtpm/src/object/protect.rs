@@ -67,15 +67,28 @@ impl Protector<'_> {
     /// Wraps a marshalled `TPMT_SENSITIVE` for the object `name` (`SensitiveToPrivate`): returns
     /// the contents of `TPM2B_PRIVATE`.
     pub fn wrap(&self, sensitive: &[u8], name: &[u8], iv: &[u8; IV_SIZE]) -> Result<Vec<u8>, Rc> {
+        self.wrap_outer(sensitive, name, Some(iv))
+    }
+
+    /// `ProduceOuterWrap` of `TPM2B(data)`: with an IV (a private area), or with a zero IV and no
+    /// IV field (a credential blob or a duplication blob, whose seed is used once).
+    pub fn wrap_outer(
+        &self,
+        data: &[u8],
+        name: &[u8],
+        iv: Option<&[u8; IV_SIZE]>,
+    ) -> Result<Vec<u8>, Rc> {
         let key = self.sym_key(name)?;
-        let inner_len = u16::try_from(sensitive.len()).map_err(|_| Rc::Size)?;
-        let mut protected = Zeroizing::new(Vec::with_capacity(2 + IV_SIZE + 2 + sensitive.len()));
-        protected.extend_from_slice(&(IV_SIZE as u16).to_be_bytes());
-        protected.extend_from_slice(iv);
+        let inner_len = u16::try_from(data.len()).map_err(|_| Rc::Size)?;
+        let mut protected = Zeroizing::new(Vec::with_capacity(2 + IV_SIZE + 2 + data.len()));
+        if let Some(iv) = iv {
+            protected.extend_from_slice(&(IV_SIZE as u16).to_be_bytes());
+            protected.extend_from_slice(iv);
+        }
         let start = protected.len();
         protected.extend_from_slice(&inner_len.to_be_bytes());
-        protected.extend_from_slice(sensitive);
-        let mut chain = *iv;
+        protected.extend_from_slice(data);
+        let mut chain = iv.copied().unwrap_or([0u8; IV_SIZE]);
         let body = protected.get_mut(start..).ok_or(Rc::Failure)?;
         sym::encrypt(&key, SymMode::Cfb, &mut chain, body)?;
         let mac = self.integrity(&protected, name)?;
@@ -91,6 +104,18 @@ impl Protector<'_> {
     /// Errors are format one without a parameter number (the caller blames `inPrivate`), except
     /// `TPM_RC_SENSITIVE` for an inner size that disagrees with the data.
     pub fn unwrap(&self, private: &[u8], name: &[u8]) -> Result<Zeroizing<Vec<u8>>, Rc> {
+        self.unwrap_outer(private, name, true, Rc::Sensitive)
+    }
+
+    /// `UnwrapOuter` and the inner `TPM2B`: `with_iv` as [`Protector::wrap_outer`]; an inner
+    /// size that disagrees with the data is `mismatch`.
+    pub fn unwrap_outer(
+        &self,
+        private: &[u8],
+        name: &[u8],
+        with_iv: bool,
+        mismatch: Rc,
+    ) -> Result<Zeroizing<Vec<u8>>, Rc> {
         let mut r = Reader::new(private);
         let size = usize::from(r.u16()?);
         if size > tpm_proto::MAX_DIGEST_SIZE {
@@ -103,22 +128,24 @@ impl Protector<'_> {
             return Err(Rc::Integrity);
         }
         let key = self.sym_key(name)?;
-        let iv_size = usize::from(r.u16()?);
-        if iv_size > IV_SIZE {
-            return Err(Rc::Size);
-        }
-        let iv = r.bytes(iv_size)?;
-        if iv.len() != IV_SIZE {
-            return Err(Rc::Value);
-        }
         let mut chain = [0u8; IV_SIZE];
-        chain.copy_from_slice(iv);
+        if with_iv {
+            let iv_size = usize::from(r.u16()?);
+            if iv_size > IV_SIZE {
+                return Err(Rc::Size);
+            }
+            let iv = r.bytes(iv_size)?;
+            if iv.len() != IV_SIZE {
+                return Err(Rc::Value);
+            }
+            chain.copy_from_slice(iv);
+        }
         let mut body = Zeroizing::new(r.rest().to_vec());
         sym::decrypt(&key, SymMode::Cfb, &mut chain, &mut body)?;
         let mut inner = Reader::new(&body);
-        let n = usize::from(inner.u16().map_err(|_| Rc::Sensitive)?);
+        let n = usize::from(inner.u16().map_err(|_| mismatch)?);
         if n + 2 != body.len() {
-            return Err(Rc::Sensitive);
+            return Err(mismatch);
         }
         Ok(Zeroizing::new(inner.rest().to_vec()))
     }
