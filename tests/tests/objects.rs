@@ -603,3 +603,195 @@ fn make_and_activate_credential() {
         }
     });
 }
+
+#[test]
+fn duplicate_import_and_software_import() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        let (primary, newparent) = (p(&dir, "primary.ctx"), p(&dir, "newparent.ctx"));
+        ok(
+            &s,
+            &["createprimary", "-C", "o", "-G", "ecc", "-c", &primary],
+        );
+        ok(
+            &s,
+            &["createprimary", "-C", "o", "-G", "rsa", "-c", &newparent],
+        );
+        // A duplicable signing key whose policy allows TPM2_Duplicate.
+        let (trial, policy) = (p(&dir, "trial.ctx"), p(&dir, "policy.dat"));
+        ok(&s, &["startauthsession", "-S", &trial]);
+        ok(
+            &s,
+            &[
+                "policycommandcode",
+                "-S",
+                &trial,
+                "-L",
+                &policy,
+                "TPM2_CC_Duplicate",
+            ],
+        );
+        ok(&s, &["flushcontext", &trial]);
+        let (pubf, privf, ctx) = (p(&dir, "d.pub"), p(&dir, "d.priv"), p(&dir, "d.ctx"));
+        ok(
+            &s,
+            &[
+                "create",
+                "-C",
+                &primary,
+                "-G",
+                "ecc",
+                "-u",
+                &pubf,
+                "-r",
+                &privf,
+                "-a",
+                "sensitivedataorigin|userwithauth|sign",
+                "-L",
+                &policy,
+            ],
+        );
+        ok(
+            &s,
+            &[
+                "load", "-C", &primary, "-u", &pubf, "-r", &privf, "-c", &ctx,
+            ],
+        );
+        let msg = dir.file("m.dat", b"duplicated key signs");
+        let msg = msg.to_str().expect("utf-8");
+        for (g, dup_extra, imp_extra) in [
+            ("null", vec![], vec![]),
+            ("aes", vec!["-o", "sym.key"], vec!["-k", "sym.key"]),
+        ] {
+            let abs = |v: Vec<&str>| -> Vec<String> {
+                v.into_iter()
+                    .map(|a| {
+                        if a.ends_with(".key") {
+                            p(&dir, a)
+                        } else {
+                            a.to_string()
+                        }
+                    })
+                    .collect()
+            };
+            let (dup_extra, imp_extra) = (abs(dup_extra), abs(imp_extra));
+            let session = p(&dir, "session.ctx");
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(
+                &s,
+                &["policycommandcode", "-S", &session, "TPM2_CC_Duplicate"],
+            );
+            let (dpriv, seed, ipriv) = (
+                p(&dir, "dup.dpriv"),
+                p(&dir, "dup.seed"),
+                p(&dir, "dup.ipriv"),
+            );
+            let auth = format!("session:{session}");
+            let mut args = vec![
+                "duplicate",
+                "-C",
+                &newparent,
+                "-c",
+                &ctx,
+                "-G",
+                g,
+                "-p",
+                &auth,
+            ];
+            args.extend(dup_extra.iter().map(String::as_str));
+            args.extend_from_slice(&["-r", &dpriv, "-s", &seed]);
+            ok(&s, &args);
+            ok(&s, &["flushcontext", &session]);
+            let mut args = vec![
+                "import", "-C", &newparent, "-u", &pubf, "-i", &dpriv, "-r", &ipriv, "-s", &seed,
+                "-G", g,
+            ];
+            args.extend(imp_extra.iter().map(String::as_str));
+            ok(&s, &args);
+            let imported = p(&dir, "imported.ctx");
+            ok(
+                &s,
+                &[
+                    "load", "-C", &newparent, "-u", &pubf, "-r", &ipriv, "-c", &imported,
+                ],
+            );
+            let sig = p(&dir, "s.sig");
+            ok(
+                &s,
+                &["sign", "-c", &imported, "-g", "sha256", "-o", &sig, msg],
+            );
+            ok(
+                &s,
+                &[
+                    "verifysignature",
+                    "-c",
+                    &ctx,
+                    "-g",
+                    "sha256",
+                    "-m",
+                    msg,
+                    "-s",
+                    &sig,
+                ],
+            );
+        }
+        // An external key imported in software (tpm2-tss makes the duplication blob).
+        let pem = p(&dir, "ext.pem");
+        let st = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &pem,
+            ])
+            .status()
+            .expect("openssl");
+        assert!(st.success());
+        let (epub, epriv, ectx) = (p(&dir, "e.pub"), p(&dir, "e.priv"), p(&dir, "e.ctx"));
+        ok(
+            &s,
+            &[
+                "import", "-C", &primary, "-G", "ecc", "-i", &pem, "-u", &epub, "-r", &epriv,
+            ],
+        );
+        ok(
+            &s,
+            &[
+                "load", "-C", &primary, "-u", &epub, "-r", &epriv, "-c", &ectx,
+            ],
+        );
+        let sig = p(&dir, "e.sig");
+        ok(
+            &s,
+            &[
+                "sign", "-c", &ectx, "-g", "sha256", "-f", "plain", "-o", &sig, msg,
+            ],
+        );
+        let pubpem = p(&dir, "epub.pem");
+        let st = std::process::Command::new("openssl")
+            .args(["pkey", "-in", &pem, "-pubout", "-out", &pubpem])
+            .status()
+            .expect("openssl");
+        assert!(st.success());
+        let st = std::process::Command::new("openssl")
+            .args([
+                "dgst",
+                "-sha256",
+                "-verify",
+                &pubpem,
+                "-signature",
+                &sig,
+                msg,
+            ])
+            .output()
+            .expect("openssl");
+        assert!(st.status.success(), "{ep}: {}", show(&st));
+    });
+}

@@ -639,3 +639,117 @@ fn make_and_activate_credential_under_a_storage_key() {
     p.extend(b2(&name));
     assert_eq!(rc(&exec(&mut t, &plain_cmd(0x168, &[ak], &p))), 0x18A);
 }
+
+/// An ECC P-256 signing key's public area (fixedTPM/fixedParent CLEAR) for scalar `d`.
+fn external_ecc_public(d: &[u8; 32]) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let sk = p256::SecretKey::from_slice(d).unwrap();
+    let pt = sk.public_key().to_encoded_point(false);
+    let attrs = USER_WITH_AUTH | SIGN;
+    let mut t = ecc_template(attrs, SYM_NULL, ECDSA_SHA256, 3);
+    t.truncate(t.len() - 4);
+    t.extend(b2(pt.x().unwrap()));
+    t.extend(b2(pt.y().unwrap()));
+    t
+}
+
+#[test]
+fn import_of_an_unwrapped_duplicate() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let d = [0x11u8; 32];
+    let public = external_ecc_public(&d);
+    let seed = [0u8; 32];
+    let mut sens = hex("0023");
+    sens.extend(b2(b"pw"));
+    sens.extend(b2(&seed));
+    sens.extend(b2(&d));
+    let import = |t: &mut T, key: &[u8], public: &[u8], dup: &[u8], sym: &[u8]| {
+        let mut p = b2(key);
+        p.extend(b2(public));
+        p.extend(b2(dup));
+        p.extend(b2(b""));
+        p.extend_from_slice(sym);
+        exec(t, &auth_cmd(0x156, &[srk], &[b""], &p))
+    };
+    let r = import(&mut t, b"", &public, &b2(&sens), SYM_NULL);
+    assert_eq!(rc(&r), 0);
+    let private = Rd::params(&r, false).b2().to_vec();
+    let r = load(&mut t, srk, &private, &public);
+    assert_eq!(rc(&r), 0);
+    let h = handle(&r);
+    let digest = sha256(&[b"imported"]);
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[h],
+            &[b"pw"],
+            &sign_params(&digest, SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    rd.u32();
+    let (sr, ss) = (rd.b2().to_vec(), rd.b2().to_vec());
+    p256_verify(&public, &digest, &sr, &ss);
+    // A scalar that is not the public key's: TPM_RC_BINDING.
+    let mut bad = sens.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_eq!(
+        rc(&import(&mut t, b"", &public, &b2(&bad), SYM_NULL)),
+        0x0A5
+    );
+    // fixedTPM objects are never imported: TPM_RC_ATTRIBUTES on objectPublic.
+    let mut fixed = public.clone();
+    fixed[7] |= 0x12;
+    assert_eq!(
+        rc(&import(&mut t, b"", &fixed, &b2(&sens), SYM_NULL)),
+        0x2C2
+    );
+    // A key without an inner wrapping algorithm: TPM_RC_SIZE on encryptionKey.
+    assert_eq!(
+        rc(&import(&mut t, &[1; 16], &public, &b2(&sens), SYM_NULL)),
+        0x1D5
+    );
+    // An inner wrap whose integrity does not match: TPM_RC_INTEGRITY on duplicate. The TPM
+    // itself encrypts (AES-128-CFB, zero IV) with an external key of known value.
+    let key = [7u8; 16];
+    let sym_seed = [9u8; 32];
+    let mut sym = sym_template(USER_WITH_AUTH | DECRYPT | SIGN, 128, 0x0043);
+    sym.truncate(sym.len() - 2);
+    sym.extend(b2(&sha256(&[&sym_seed, &key])));
+    let mut ks = hex("0025");
+    ks.extend(b2(b""));
+    ks.extend(b2(&sym_seed));
+    ks.extend(b2(&key));
+    let mut p = b2(&ks);
+    p.extend(b2(&sym));
+    p.extend(NULL.to_be_bytes());
+    let aes = handle(&exec(&mut t, &plain_cmd(0x167, &[], &p)));
+    let encrypt = |t: &mut T, plain: &[u8]| {
+        let mut p = b2(plain);
+        p.extend_from_slice(&hex("00 0043"));
+        p.extend(b2(&[0u8; 16]));
+        let r = exec(t, &auth_cmd(0x193, &[aes], &[b""], &p));
+        assert_eq!(rc(&r), 0);
+        Rd::params(&r, false).b2().to_vec()
+    };
+    let mut plain = b2(&[0u8; 32]);
+    plain.extend(b2(&sens));
+    let wrapped = encrypt(&mut t, &plain);
+    assert_eq!(
+        rc(&import(&mut t, &key, &public, &wrapped, AES128_CFB)),
+        0x3DF
+    );
+    // With the right digest the same inner wrap imports.
+    let mut plain = b2(&sha256(&[&b2(&sens), &name_of(&public)]));
+    plain.extend(b2(&sens));
+    let wrapped = encrypt(&mut t, &plain);
+    assert_eq!(rc(&import(&mut t, &key, &public, &wrapped, AES128_CFB)), 0);
+    // A TPM2B_SENSITIVE whose size disagrees: TPM_RC_SIZE on duplicate.
+    let mut short = b2(&sens);
+    short[1] -= 1;
+    assert_eq!(rc(&import(&mut t, b"", &public, &short, SYM_NULL)), 0x3D5);
+}

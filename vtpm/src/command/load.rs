@@ -35,7 +35,7 @@ fn material_in<'a>(s: &TpmtSensitive<'a>) -> KeyMaterialIn<'a> {
 /// `ObjectLoad` for a received sensitive area: the seed size, the public-area checks (blamed on
 /// parameter `p_public`), the key binding, then the loaded form of the sensitive area (blamed
 /// on `p_sensitive`).
-fn load_sensitive(
+pub(crate) fn load_sensitive(
     parent: Option<&crate::object::validate::ParentView>,
     public: &TpmtPublic<'_>,
     s: &TpmtSensitive<'_>,

@@ -13,6 +13,7 @@ mod capability;
 mod clock;
 mod context;
 mod credential;
+mod duplicate;
 mod ecc;
 mod hash;
 mod hierarchy;
@@ -187,6 +188,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::GetTime => attest::get_time,
         Cc::MakeCredential => credential::make_credential,
         Cc::ActivateCredential => credential::activate_credential,
+        Cc::Duplicate => duplicate::duplicate,
+        Cc::Import => duplicate::import,
         _ => return None,
     })
 }

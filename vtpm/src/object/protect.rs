@@ -78,16 +78,29 @@ impl Protector<'_> {
         name: &[u8],
         iv: Option<&[u8; IV_SIZE]>,
     ) -> Result<Vec<u8>, Rc> {
-        let key = self.sym_key(name)?;
         let inner_len = u16::try_from(data.len()).map_err(|_| Rc::Size)?;
-        let mut protected = Zeroizing::new(Vec::with_capacity(2 + IV_SIZE + 2 + data.len()));
+        let mut buf = Zeroizing::new(Vec::with_capacity(2 + data.len()));
+        buf.extend_from_slice(&inner_len.to_be_bytes());
+        buf.extend_from_slice(data);
+        self.seal_raw(&buf, name, iv)
+    }
+
+    /// `ProduceOuterWrap` of `buf` as it is (a duplication blob's inner wrap carries its own
+    /// structure).
+    pub fn seal_raw(
+        &self,
+        buf: &[u8],
+        name: &[u8],
+        iv: Option<&[u8; IV_SIZE]>,
+    ) -> Result<Vec<u8>, Rc> {
+        let key = self.sym_key(name)?;
+        let mut protected = Zeroizing::new(Vec::with_capacity(2 + IV_SIZE + buf.len()));
         if let Some(iv) = iv {
             protected.extend_from_slice(&(IV_SIZE as u16).to_be_bytes());
             protected.extend_from_slice(iv);
         }
         let start = protected.len();
-        protected.extend_from_slice(&inner_len.to_be_bytes());
-        protected.extend_from_slice(data);
+        protected.extend_from_slice(buf);
         let mut chain = iv.copied().unwrap_or([0u8; IV_SIZE]);
         let body = protected.get_mut(start..).ok_or(Rc::Failure)?;
         sym::encrypt(&key, SymMode::Cfb, &mut chain, body)?;
@@ -116,6 +129,22 @@ impl Protector<'_> {
         with_iv: bool,
         mismatch: Rc,
     ) -> Result<Zeroizing<Vec<u8>>, Rc> {
+        let body = self.open_raw(private, name, with_iv)?;
+        let mut inner = Reader::new(&body);
+        let n = usize::from(inner.u16().map_err(|_| mismatch)?);
+        if n + 2 != body.len() {
+            return Err(mismatch);
+        }
+        Ok(Zeroizing::new(inner.rest().to_vec()))
+    }
+
+    /// `UnwrapOuter`: checks the integrity and returns the decrypted buffer.
+    pub fn open_raw(
+        &self,
+        private: &[u8],
+        name: &[u8],
+        with_iv: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, Rc> {
         let mut r = Reader::new(private);
         let size = usize::from(r.u16()?);
         if size > tpm_proto::MAX_DIGEST_SIZE {
@@ -142,13 +171,55 @@ impl Protector<'_> {
         }
         let mut body = Zeroizing::new(r.rest().to_vec());
         sym::decrypt(&key, SymMode::Cfb, &mut chain, &mut body)?;
-        let mut inner = Reader::new(&body);
-        let n = usize::from(inner.u16().map_err(|_| mismatch)?);
-        if n + 2 != body.len() {
-            return Err(mismatch);
-        }
-        Ok(Zeroizing::new(inner.rest().to_vec()))
+        Ok(body)
     }
+}
+
+/// The inner wrap of a duplication blob (Part 1, 23.3.2.3; reference `SensitiveToDuplicate`):
+/// `CFB(key, IV 0, TPM2B_DIGEST(H_nameAlg(TPM2B_SENSITIVE || Name)) || TPM2B_SENSITIVE)`.
+pub(crate) fn inner_wrap(
+    name_alg: HashAlg,
+    key: &[u8],
+    sensitive: &[u8],
+    name: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Rc> {
+    let len = u16::try_from(sensitive.len()).map_err(|_| Rc::Size)?;
+    let mut tpm2b = Zeroizing::new(Vec::with_capacity(2 + sensitive.len()));
+    tpm2b.extend_from_slice(&len.to_be_bytes());
+    tpm2b.extend_from_slice(sensitive);
+    let digest = crate::crypto::Hasher::digest(name_alg, &[&tpm2b, name]);
+    let mut buf = Zeroizing::new(Vec::with_capacity(
+        2 + digest.as_bytes().len() + tpm2b.len(),
+    ));
+    buf.extend_from_slice(&(digest.as_bytes().len() as u16).to_be_bytes());
+    buf.extend_from_slice(digest.as_bytes());
+    buf.extend_from_slice(&tpm2b);
+    sym::encrypt(key, SymMode::Cfb, &mut [0u8; IV_SIZE], &mut buf)?;
+    Ok(buf)
+}
+
+/// Removes an inner wrap (reference `DuplicateToSensitive`, `CheckInnerIntegrity`): returns the
+/// `TPM2B_SENSITIVE` (with its size). `TPM_RC_INTEGRITY` if the digest does not match.
+pub(crate) fn inner_unwrap(
+    name_alg: HashAlg,
+    key: &[u8],
+    blob: &[u8],
+    name: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Rc> {
+    let mut buf = Zeroizing::new(blob.to_vec());
+    sym::decrypt(key, SymMode::Cfb, &mut [0u8; IV_SIZE], &mut buf)?;
+    let mut r = Reader::new(&buf);
+    let size = usize::from(r.u16()?);
+    if size > tpm_proto::MAX_DIGEST_SIZE {
+        return Err(Rc::Size);
+    }
+    let integrity = r.bytes(size)?;
+    let rest = r.rest();
+    let expect = crate::crypto::Hasher::digest(name_alg, &[rest, name]);
+    if !bool::from(expect.as_bytes().ct_eq(integrity)) {
+        return Err(Rc::Integrity);
+    }
+    Ok(Zeroizing::new(rest.to_vec()))
 }
 
 #[cfg(test)]
