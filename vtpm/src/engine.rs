@@ -1,7 +1,7 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
-use crate::object::primary::PrimaryCache;
+use crate::object::primary::{EkTemplate, PrimaryCache};
 use crate::object::Objects;
 use crate::pcr::Pcrs;
 use crate::secret::AuthValue;
@@ -258,6 +258,26 @@ impl<P: Platform> Tpm<P> {
         self.platform
             .monotonic_ms()
             .saturating_sub(self.clock.init_ms)
+    }
+
+    /// The public area (`TPMT_PUBLIC`, no size) of the endorsement key this TPM derives from its
+    /// endorsement primary seed and `template`: the area `TPM2_CreatePrimary` with that template
+    /// in the endorsement hierarchy returns, and the manifest the EK binding hashes.
+    pub fn ek_public(
+        &mut self,
+        template: EkTemplate,
+    ) -> Result<alloc::vec::Vec<u8>, tpm_proto::Rc> {
+        use tpm_proto::{Reader, TpmtPublic, UnmarshalNullable};
+        let raw = template.template();
+        let area = TpmtPublic::unmarshal_nullable(&mut Reader::new(&raw), false)?;
+        let c = self.primary_cache.get_or_derive(
+            &self.endorsement_h.seed[..],
+            &area,
+            &raw,
+            &[],
+            AuthValue::empty(),
+        )?;
+        Ok(c.public)
     }
 
     /// Reseeds the DRBG from the platform if its reseed interval has run out, so that an

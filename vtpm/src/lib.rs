@@ -22,4 +22,5 @@ mod secret;
 mod session;
 
 pub use engine::{Config, ManufactureError, Platform, PlatformError, Tpm};
+pub use object::primary::EkTemplate;
 pub use tpm_proto::{MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};

@@ -590,3 +590,18 @@ fn symmetric_and_keyed_hash_primaries() {
     );
     assert_eq!(rc(&r), 0x087);
 }
+
+#[test]
+fn ek_public_is_what_create_primary_derives() {
+    let mut t = started();
+    for tmpl in [vtpm::EkTemplate::EccL2, vtpm::EkTemplate::RsaL1] {
+        let ek = t.ek_public(tmpl).unwrap();
+        let r = create_primary(&mut t, ENDORSEMENT, &tmpl.template());
+        assert_eq!(rc(&r), 0);
+        assert_eq!(Rd::params(&r, true).b2(), &ek[..]);
+        // The EK needs a policy session: its password cannot be used for USER role.
+        let h = handle(&r);
+        let tmpl_child = ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3);
+        assert_eq!(rc(&create(&mut t, h, b"", b"", &tmpl_child)), 0x12F);
+    }
+}

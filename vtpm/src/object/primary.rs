@@ -75,6 +75,55 @@ pub(crate) fn derive_primary(
     create_object(template, data, auth, &mut next)
 }
 
+/// `PolicySecret(TPM_RH_ENDORSEMENT)`, the `authPolicy` of the TCG EK templates L-1 and L-2.
+const EK_POLICY: [u8; 32] = [
+    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+];
+
+/// The EK templates of the TCG EK Credential Profile 2.0 (section 2.1.5.1, low range) that this
+/// TPM derives endorsement keys from. `TPM2_CreatePrimary` in the endorsement hierarchy with
+/// the same template (what `tpm2_createek` sends) gives the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EkTemplate {
+    /// Template L-1: RSA-2048, AES-128-CFB, `unique` 256 zero octets.
+    RsaL1,
+    /// Template L-2: ECC NIST P-256, AES-128-CFB, `unique` two 32-octet zero coordinates.
+    EccL2,
+}
+
+impl EkTemplate {
+    /// The marshalled `TPMT_PUBLIC` template: fixedTPM, fixedParent, sensitiveDataOrigin,
+    /// adminWithPolicy, restricted, decrypt; SHA-256; the PolicySecret(endorsement) policy.
+    pub fn template(self) -> Vec<u8> {
+        let mut t = Vec::with_capacity(512);
+        let type_: u16 = match self {
+            EkTemplate::RsaL1 => 0x0001,
+            EkTemplate::EccL2 => 0x0023,
+        };
+        t.extend_from_slice(&type_.to_be_bytes());
+        t.extend_from_slice(&[0x00, 0x0b, 0x00, 0x03, 0x00, 0xb2, 0x00, 0x20]);
+        t.extend_from_slice(&EK_POLICY);
+        // AES-128-CFB, scheme NULL.
+        t.extend_from_slice(&[0x00, 0x06, 0x00, 0x80, 0x00, 0x43, 0x00, 0x10]);
+        match self {
+            EkTemplate::RsaL1 => {
+                // keyBits 2048, exponent 0, unique: 256 zero octets.
+                t.extend_from_slice(&[0x08, 0x00, 0, 0, 0, 0, 0x01, 0x00]);
+                t.resize(t.len() + 256, 0);
+            }
+            EkTemplate::EccL2 => {
+                // NIST P-256, KDF NULL, unique: two 32-octet zero coordinates.
+                t.extend_from_slice(&[0x00, 0x03, 0x00, 0x10, 0x00, 0x20]);
+                t.resize(t.len() + 32, 0);
+                t.extend_from_slice(&[0x00, 0x20]);
+                t.resize(t.len() + 32, 0);
+            }
+        }
+        t
+    }
+}
+
 /// Derived primaries kept to make a repeated `TPM2_CreatePrimary` cheap (an RSA-2048 prime
 /// search takes a while). Entries are keyed by `HMAC-SHA256(seed, template || data)`, so a new
 /// seed (`TPM2_Clear`) never hits an old entry; the least recently used entry is evicted.
@@ -166,9 +215,9 @@ mod tests {
     /// `PolicySecret(TPM_RH_ENDORSEMENT)`, the authPolicy of the TCG EK templates.
     const EK_POLICY: &str = "837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa";
 
-    /// TCG EK Credential Profile 2.0, template L-1 (RSA-2048): fixedTPM, fixedParent,
-    /// sensitiveDataOrigin, adminWithPolicy, restricted, decrypt; AES-128-CFB; scheme NULL;
-    /// 2048 bits; exponent 0; `unique` 256 zero octets.
+    /// TCG EK Credential Profile 2.0, template L-1 (RSA-2048), written out independently of
+    /// [`EkTemplate`]: fixedTPM, fixedParent, sensitiveDataOrigin, adminWithPolicy, restricted,
+    /// decrypt; AES-128-CFB; scheme NULL; 2048 bits; exponent 0; `unique` 256 zero octets.
     pub(crate) fn ek_rsa_template() -> Vec<u8> {
         let mut t = h("0001 000b 000300b2 0020");
         t.extend(h(EK_POLICY));
@@ -187,6 +236,12 @@ mod tests {
         t.extend(h("0020"));
         t.extend([0u8; 32]);
         t
+    }
+
+    #[test]
+    fn ek_templates_are_the_tcg_ones() {
+        assert_eq!(EkTemplate::RsaL1.template(), ek_rsa_template());
+        assert_eq!(EkTemplate::EccL2.template(), ek_ecc_template());
     }
 
     fn seed() -> [u8; 64] {
