@@ -89,6 +89,24 @@ impl Hierarchy {
     }
 }
 
+/// `TPMA_STARTUP_CLEAR` hierarchy enables: all SET after every Startup(CLEAR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Enables {
+    pub platform: bool,
+    pub owner: bool,
+    pub endorsement: bool,
+    pub platform_nv: bool,
+}
+
+impl Enables {
+    pub const ALL: Enables = Enables {
+        platform: true,
+        owner: true,
+        endorsement: true,
+        platform_nv: true,
+    };
+}
+
 /// Power and startup state (Part 1, section 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Power {
@@ -133,6 +151,8 @@ pub struct Tpm<P: Platform> {
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// Which hierarchies are enabled (`TPM2_HierarchyControl`).
+    pub(crate) enables: Enables,
     /// Dictionary-attack state.
     pub(crate) da: crate::da::DaState,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
@@ -187,6 +207,7 @@ impl<P: Platform> Tpm<P> {
             lockout_policy: None,
             disable_clear: false,
             da: crate::da::DaState::new(),
+            enables: Enables::ALL,
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,

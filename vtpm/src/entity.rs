@@ -94,16 +94,19 @@ pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Re
         ht::HmacSession | ht::PolicySession if tpm.sessions.get(h).is_none() => {
             return Err(Rc::reference_handle(i))
         }
-        ht::Permanent => match h {
-            Handle::Owner
-            | Handle::Endorsement
-            | Handle::Platform
-            | Handle::PlatformNv
-            | Handle::Lockout
-            | Handle::Null
-            | Handle::Pw => {}
-            _ => return Err(Rc::Value.handle(i + 1)),
-        },
+        ht::Permanent => {
+            let enabled = match h {
+                Handle::Owner => tpm.enables.owner,
+                Handle::Endorsement => tpm.enables.endorsement,
+                Handle::Platform => tpm.enables.platform,
+                Handle::PlatformNv => tpm.enables.platform_nv,
+                Handle::Lockout | Handle::Null | Handle::Pw => true,
+                _ => return Err(Rc::Value.handle(i + 1)),
+            };
+            if !enabled {
+                return Err(Rc::Hierarchy.handle(i + 1));
+            }
+        }
         _ => {}
     }
     Ok(())

@@ -253,10 +253,12 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     if tpm.da.in_lockout() {
         permanent |= TpmaPermanent::IN_LOCKOUT;
     }
-    let mut startup_clear = TpmaStartupClear::PH_ENABLE
-        | TpmaStartupClear::SH_ENABLE
-        | TpmaStartupClear::EH_ENABLE
-        | TpmaStartupClear::PH_ENABLE_NV;
+    let mut startup_clear = TpmaStartupClear::empty();
+    let e = tpm.enables;
+    startup_clear.set(TpmaStartupClear::PH_ENABLE, e.platform);
+    startup_clear.set(TpmaStartupClear::SH_ENABLE, e.owner);
+    startup_clear.set(TpmaStartupClear::EH_ENABLE, e.endorsement);
+    startup_clear.set(TpmaStartupClear::PH_ENABLE_NV, e.platform_nv);
     if tpm.orderly {
         startup_clear |= TpmaStartupClear::ORDERLY;
     }

@@ -48,6 +48,9 @@ pub(crate) fn startup<P: Platform>(
         Su::State => return Err(Rc::Value.param(1)),
         _ => return Err(Rc::Value.param(1)),
     }
+    if su == Su::Clear {
+        tpm.enables = crate::engine::Enables::ALL;
+    }
     tpm.saved_pcrs = None;
     tpm.orderly = tpm.shutdown.is_some();
     tpm.shutdown = None;
