@@ -1,10 +1,11 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
+use crate::nv::Nv;
 use crate::object::Objects;
 use crate::pcr::Pcrs;
 use crate::secret::AuthValue;
-use tpm_proto::Su;
+use tpm_proto::{Cc, Su};
 use zeroize::Zeroizing;
 
 /// What the engine needs from the machine it runs on.
@@ -136,6 +137,11 @@ pub struct Tpm<P: Platform> {
     pub(crate) saved_pcrs: Option<Pcrs>,
     pub(crate) objects: Objects,
     pub(crate) sessions: crate::session::Sessions,
+    /// NV indices (Part 1, section 37).
+    pub(crate) nv: Nv,
+    /// The command being executed: whether an NV index's authValue or authPolicy may authorize
+    /// it depends on whether the command writes the index (reference `IsWriteOperation`).
+    pub(crate) command: Option<Cc>,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
     pub(crate) tested: bool,
@@ -158,6 +164,7 @@ impl<P: Platform> Tpm<P> {
         let now = platform.monotonic_ms();
         let objects = Objects::new(config.max_objects);
         let sessions = crate::session::Sessions::new(config.max_sessions);
+        let nv = Nv::new(config.nv_bytes);
         Ok(Tpm {
             platform,
             config,
@@ -175,6 +182,8 @@ impl<P: Platform> Tpm<P> {
             saved_pcrs: None,
             objects,
             sessions,
+            nv,
+            command: None,
             clock: Clock {
                 clock_base: 0,
                 base_ms: now,

@@ -87,7 +87,8 @@ pub(crate) fn bad_password(h: Handle) -> Rc {
 pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Result<(), Rc> {
     match h.ht() {
         ht::Transient if tpm.objects.get(h).is_none() => return Err(Rc::reference_handle(i)),
-        ht::Persistent | ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
+        ht::NvIndex if tpm.nv.get(h).is_none() => return Err(Rc::Handle.handle(i + 1)),
+        ht::Persistent => return Err(Rc::Handle.handle(i + 1)),
         ht::HmacSession | ht::PolicySession if tpm.sessions.get(h).is_none() => {
             return Err(Rc::reference_handle(i))
         }
@@ -115,6 +116,10 @@ pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
             Some(Object::Sequence(_)) => Name::empty(),
             None => Name::handle(h),
         },
+        ht::NvIndex => match tpm.nv.get(h) {
+            Some(i) => i.name(),
+            None => Name::handle(h),
+        },
         _ => Name::handle(h),
     }
 }
@@ -134,6 +139,9 @@ pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthVa
         ht::Transient => match tpm.objects.get(h)? {
             Object::Sequence(s) => Some(s.auth.clone()),
         },
+        // Only when the index allows its authValue for this command (`AUTHWRITE`/`AUTHREAD`,
+        // PIN limits); owner or platform authorization goes through the hierarchy handle.
+        ht::NvIndex if tpm.nv.auth_available(h, tpm.command) => Some(tpm.nv.get(h)?.auth.clone()),
         _ => None,
     }
 }
@@ -155,9 +163,11 @@ pub(crate) fn decrypt_secret<P: Platform>(
 
 /// The `authPolicy` of an entity, if it has one (hierarchy policies, objects' and NV indices'
 /// `authPolicy`).
-pub(crate) fn entity_policy<P: Platform>(
-    _tpm: &Tpm<P>,
-    _h: Handle,
-) -> Option<crate::crypto::Digest> {
-    None
+pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crate::crypto::Digest> {
+    match h.ht() {
+        // Only when the index allows its policy for this command (`POLICYWRITE`/`POLICYREAD`,
+        // reference `IsAuthPolicyAvailable`).
+        ht::NvIndex if tpm.nv.policy_available(h, tpm.command) => Some(tpm.nv.get(h)?.auth_policy),
+        _ => None,
+    }
 }

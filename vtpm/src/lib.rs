@@ -14,6 +14,7 @@ mod command;
 pub mod crypto;
 mod engine;
 mod entity;
+mod nv;
 mod object;
 mod pcr;
 mod secret;

@@ -12,6 +12,7 @@ mod capability;
 mod clock;
 mod hash;
 mod hierarchy;
+mod nv;
 mod pcr;
 mod random;
 mod session;
@@ -134,6 +135,19 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyRestart => session::policy_restart,
         Cc::PolicyGetDigest => session::policy_get_digest,
         Cc::ClearControl => hierarchy::clear_control,
+        Cc::NvDefineSpace => nv::nv_define_space,
+        Cc::NvUndefineSpace => nv::nv_undefine_space,
+        Cc::NvUndefineSpaceSpecial => nv::nv_undefine_space_special,
+        Cc::NvReadPublic => nv::nv_read_public,
+        Cc::NvWrite => nv::nv_write,
+        Cc::NvIncrement => nv::nv_increment,
+        Cc::NvExtend => nv::nv_extend,
+        Cc::NvSetBits => nv::nv_set_bits,
+        Cc::NvWriteLock => nv::nv_write_lock,
+        Cc::NvGlobalWriteLock => nv::nv_global_write_lock,
+        Cc::NvRead => nv::nv_read,
+        Cc::NvReadLock => nv::nv_read_lock,
+        Cc::NvChangeAuth => nv::nv_change_auth,
         _ => return None,
     })
 }
@@ -185,6 +199,7 @@ fn run<P: Platform>(
     let hdr = CommandHeader::parse(command)?;
     let desc = CommandDesc::find(hdr.cc).ok_or(Rc::CommandCode)?;
     let run_handler = handler::<P>(hdr.cc).ok_or(Rc::CommandCode)?;
+    tpm.command = Some(hdr.cc);
     match tpm.power {
         Power::Off => return Err(Rc::Failure),
         Power::Init if hdr.cc != Cc::Startup => return Err(Rc::Initialize),
