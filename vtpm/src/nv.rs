@@ -311,10 +311,17 @@ impl Nv {
         }
     }
 
-    /// Whether the index's authPolicy may authorize `cc` (reference `IsAuthPolicyAvailable`).
+    /// Whether the index's authPolicy may authorize `cc` (reference `IsAuthPolicyAvailable`):
+    /// never with an empty policy; always in the ADMIN role (`TPM2_NV_ChangeAuth`,
+    /// `TPM2_NV_UndefineSpaceSpecial`), which requires a policy session; else `POLICYWRITE` for a
+    /// write and `POLICYREAD` for anything else.
     pub fn policy_available(&self, h: Handle, cc: Option<Cc>) -> bool {
         let Some(i) = self.get(h) else { return false };
-        if is_write_operation(cc) {
+        if i.auth_policy.as_bytes().is_empty() {
+            false
+        } else if matches!(cc, Some(Cc::NvChangeAuth | Cc::NvUndefineSpaceSpecial)) {
+            true
+        } else if is_write_operation(cc) {
             i.is(TpmaNv::POLICYWRITE)
         } else {
             i.is(TpmaNv::POLICYREAD)
@@ -448,6 +455,23 @@ mod tests {
         nv.pin_authorization(h, true);
         assert_eq!(nv.get(h).unwrap().u64(), 2);
         assert!(!nv.auth_available(h, Some(Cc::NvWrite)));
+    }
+
+    #[test]
+    fn policy_availability_follows_attributes_and_role() {
+        let mut nv = Nv::new(4096);
+        let mut p = public(0x0100_0001, TpmaNv::POLICYWRITE | TpmaNv::OWNERREAD, 8);
+        nv.define(NvIndex::new(&p, AuthValue::empty())).unwrap();
+        let policy = [7u8; 32];
+        p.nv_index = TpmiRhNvIndex(Handle(0x0100_0002));
+        p.auth_policy = Tpm2bDigest(&policy);
+        nv.define(NvIndex::new(&p, AuthValue::empty())).unwrap();
+        let (empty, with) = (Handle(0x0100_0001), Handle(0x0100_0002));
+        assert!(!nv.policy_available(empty, Some(Cc::NvWrite)));
+        assert!(nv.policy_available(with, Some(Cc::NvWrite)));
+        assert!(!nv.policy_available(with, Some(Cc::NvRead)));
+        assert!(nv.policy_available(with, Some(Cc::NvChangeAuth)));
+        assert!(!nv.policy_available(empty, Some(Cc::NvUndefineSpaceSpecial)));
     }
 
     #[test]
