@@ -1,10 +1,11 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
+use crate::nv::Nv;
 use crate::object::Objects;
 use crate::pcr::Pcrs;
 use crate::secret::AuthValue;
-use tpm_proto::Su;
+use tpm_proto::{Cc, Su};
 use zeroize::Zeroizing;
 
 /// What the engine needs from the machine it runs on.
@@ -166,6 +167,11 @@ pub struct Tpm<P: Platform> {
     /// The context counter: the sequence number of the next saved context.
     pub(crate) context_sequence: u64,
     pub(crate) sessions: crate::session::Sessions,
+    /// NV indices (Part 1, section 37).
+    pub(crate) nv: Nv,
+    /// The command being executed: whether an NV index's authValue or authPolicy may authorize
+    /// it depends on whether the command writes the index (reference `IsWriteOperation`).
+    pub(crate) command: Option<Cc>,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
     pub(crate) tested: bool,
@@ -192,6 +198,7 @@ impl<P: Platform> Tpm<P> {
             .entropy(&mut context_key[..])
             .map_err(|_| ManufactureError::Entropy)?;
         let sessions = crate::session::Sessions::new(config.max_sessions);
+        let nv = Nv::new(config.nv_bytes);
         Ok(Tpm {
             platform,
             config,
@@ -214,6 +221,8 @@ impl<P: Platform> Tpm<P> {
             context_key,
             context_sequence: 0,
             sessions,
+            nv,
+            command: None,
             clock: Clock {
                 clock_base: 0,
                 base_ms: now,

@@ -81,6 +81,7 @@ pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
         ht::Transient => match tpm.objects.get(h) {
             Some(Object::Sequence(_)) | None => true,
         },
+        ht::NvIndex => tpm.nv.is_da_exempt(h),
         _ => false,
     }
 }
@@ -90,7 +91,8 @@ pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
 pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Result<(), Rc> {
     match h.ht() {
         ht::Transient if tpm.objects.get(h).is_none() => return Err(Rc::reference_handle(i)),
-        ht::Persistent | ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
+        ht::NvIndex if tpm.nv.get(h).is_none() => return Err(Rc::Handle.handle(i + 1)),
+        ht::Persistent => return Err(Rc::Handle.handle(i + 1)),
         ht::HmacSession | ht::PolicySession if tpm.sessions.get(h).is_none() => {
             return Err(Rc::reference_handle(i))
         }
@@ -121,6 +123,10 @@ pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
             Some(Object::Sequence(_)) => Name::empty(),
             None => Name::handle(h),
         },
+        ht::NvIndex => match tpm.nv.get(h) {
+            Some(i) => i.name(),
+            None => Name::handle(h),
+        },
         _ => Name::handle(h),
     }
 }
@@ -140,6 +146,9 @@ pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthVa
         ht::Transient => match tpm.objects.get(h)? {
             Object::Sequence(s) => Some(s.auth.clone()),
         },
+        // Only when the index allows its authValue for this command (`AUTHWRITE`/`AUTHREAD`,
+        // PIN limits); owner or platform authorization goes through the hierarchy handle.
+        ht::NvIndex if tpm.nv.auth_available(h, tpm.command) => Some(tpm.nv.get(h)?.auth.clone()),
         _ => None,
     }
 }
@@ -167,6 +176,11 @@ pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crat
         Handle::Owner => &tpm.owner_h.policy,
         Handle::Endorsement => &tpm.endorsement_h.policy,
         Handle::Lockout => &tpm.lockout_policy,
+        // Only when the index allows its policy for this command (`POLICYWRITE`/`POLICYREAD`,
+        // reference `IsAuthPolicyAvailable`).
+        _ if h.ht() == ht::NvIndex && tpm.nv.policy_available(h, tpm.command) => {
+            return Some(tpm.nv.get(h)?.auth_policy)
+        }
         _ => return None,
     };
     p.as_ref().map(|(_, d)| *d)

@@ -218,7 +218,8 @@ fn handles<P: Platform>(
             );
             found.sort_unstable();
         }
-        ht::Persistent | ht::NvIndex => {}
+        ht::NvIndex => found.extend(tpm.nv.handles().map(|h| h.0).filter(|&h| h >= property)),
+        ht::Persistent => {}
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -311,7 +312,7 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::Modes, 0),
         (Pt::Permanent, permanent.bits()),
         (Pt::StartupClear, startup_clear.bits()),
-        (Pt::HrNvIndex, 0),
+        (Pt::HrNvIndex, tpm.nv.count() as u32),
         (Pt::HrLoaded, sessions),
         (Pt::HrLoadedAvail, session_capacity - sessions),
         (Pt::HrActive, active),
@@ -319,8 +320,8 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::HrTransientAvail, capacity - loaded),
         (Pt::HrPersistent, 0),
         (Pt::HrPersistentAvail, 7),
-        (Pt::NvCounters, 0),
-        (Pt::NvCountersAvail, 0),
+        (Pt::NvCounters, tpm.nv.counters() as u32),
+        (Pt::NvCountersAvail, tpm.nv.counters_avail() as u32),
         (Pt::AlgorithmSet, 0),
         (Pt::LoadedCurves, CURVES.len() as u32),
         (Pt::LockoutCounter, tpm.da.failed_tries),

@@ -28,7 +28,7 @@ pub(crate) fn hierarchy_change_auth<P: Platform>(
 
 /// `TPM2_Clear(authHandle)`: new storage primary seed and owner and endorsement proofs, owner,
 /// endorsement and lockout authorizations emptied, transient objects of those hierarchies
-/// flushed (Part 3, 24.6). The endorsement primary seed is kept. Refused while `disableClear` is
+/// flushed, NV indices the owner created deleted (Part 3, 24.6). The endorsement primary seed is kept. Refused while `disableClear` is
 /// set.
 pub(crate) fn clear<P: Platform>(
     tpm: &mut Tpm<P>,
@@ -50,6 +50,7 @@ pub(crate) fn clear<P: Platform>(
     tpm.lockout_auth = AuthValue::empty();
     tpm.lockout_policy = None;
     tpm.objects.flush_all();
+    tpm.nv.flush_owner();
     Ok(())
 }
 
