@@ -20,4 +20,5 @@ pub mod cpu;
 mod entry;
 pub mod mm;
 pub mod platform;
+pub mod protocol;
 pub mod selftest;
