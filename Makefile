@@ -88,9 +88,10 @@ lint: deps-rust
 	$(CARGO) clippy -p svsm --target $(FIRMWARE_TARGET) -- -D warnings
 
 # cargo test runs last so that its summary closes the log; the tests crate drives
-# target/debug/evtpm, which `build` makes first.
+# target/debug/evtpm, which `build` makes first, and tools/tests/firmware.rs boots the image
+# that `qemu-smoke` (through `firmware`) makes.
 test: deps lint build qemu-smoke
-	$(CARGO) test --workspace
+	EVTPM_FIRMWARE=$(FIRMWARE) $(CARGO) test --workspace
 
 ## ---- demo -----------------------------------------------------------------------------------
 

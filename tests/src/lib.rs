@@ -36,8 +36,10 @@ pub enum Endpoint {
     EvtpmMssim,
     /// `evtpm serve --swtpm 127.0.0.1:P`.
     EvtpmSwtpm,
-    /// The evtpm firmware booted under QEMU (`qemu-test` platform). Not wired up yet:
-    /// [`Server::start`] refuses it with a clear message.
+    /// The evtpm firmware booted under QEMU (`qemu-test` platform) behind
+    /// `evtpm serve --mssim 127.0.0.1:P --firmware IMAGE`: every command reaches the engine
+    /// through the SVSM dispatcher as `SVSM_VTPM_CMD` (image: `EVTPM_FIRMWARE`, else the
+    /// `make firmware` output).
     EvtpmFirmware,
 }
 
