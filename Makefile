@@ -89,8 +89,10 @@ lint: deps-rust
 
 # cargo test runs last so that its summary closes the log; the tests crate drives
 # target/debug/evtpm, which `build` makes first, and tools/tests/firmware.rs boots the image
-# that `qemu-smoke` (through `firmware`) makes.
+# that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
+# engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
 test: deps lint build qemu-smoke
+	EVTPM_FIRMWARE=$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
 	EVTPM_FIRMWARE=$(FIRMWARE) $(CARGO) test --workspace
 
 ## ---- demo -----------------------------------------------------------------------------------

@@ -75,6 +75,16 @@ impl Endpoint {
         }
     }
 
+    /// The highest locality commands can be sent at. The SVSM vTPM protocol carries locality 0
+    /// only (AMD 58019, table 16: "locality must be 0"), so the firmware endpoint has just that.
+    pub fn max_locality(self) -> u8 {
+        if self == Endpoint::EvtpmFirmware {
+            0
+        } else {
+            4
+        }
+    }
+
     /// True for the evtpm engine (any transport), false for the reference.
     pub fn is_evtpm(self) -> bool {
         self != Endpoint::Swtpm
