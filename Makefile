@@ -24,7 +24,7 @@ APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-dev qemu-system-
 # Not root (a developer's machine): apt-get goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint qemu-smoke run bench \
+.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint qemu-smoke run bench conformance \
 	fuzz clean
 
 help:
@@ -35,6 +35,7 @@ help:
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
 	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
 	@echo "make bench         scripts/bench.sh: latency against swtpm"
+	@echo "make conformance   tpm2-pytss's own test suite against evtpm serve"
 	@echo "make fuzz SECONDS=N  every cargo-fuzz target for N seconds (default $(SECONDS))"
 	@echo "make clean         remove build outputs"
 
@@ -88,9 +89,12 @@ lint: deps-rust
 	$(CARGO) clippy -p svsm --target $(FIRMWARE_TARGET) -- -D warnings
 
 # cargo test runs last so that its summary closes the log; the tests crate drives
-# target/debug/evtpm, which `build` makes first.
+# target/debug/evtpm, which `build` makes first, and tools/tests/firmware.rs boots the image
+# that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
+# engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
 test: deps lint build qemu-smoke
-	$(CARGO) test --workspace
+	EVTPM_FIRMWARE=$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
+	EVTPM_FIRMWARE=$(FIRMWARE) $(CARGO) test --workspace
 
 ## ---- demo -----------------------------------------------------------------------------------
 
@@ -123,6 +127,9 @@ run: deps build
 	echo; echo "run: ok"
 
 ## ---- benchmarks and fuzzing -----------------------------------------------------------------
+
+conformance: deps build
+	scripts/conformance.sh $(EVTPM)
 
 bench: deps build
 	@test -f scripts/bench.sh || { echo "bench: scripts/bench.sh is missing" >&2; exit 1; }

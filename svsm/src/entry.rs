@@ -1,4 +1,8 @@
 //! `svsm_main`, called by the boot code, and the panic handler.
+//!
+//! After manufacturing the engine the firmware either serves the `qemu-test` platform (when
+//! QEMU gave it a second serial port) or runs its self-test and exits through
+//! `isa-debug-exit` (`make qemu-smoke`).
 
 use crate::cpu::tsc::TscClock;
 use crate::platform::{self, CpuPlatform, QemuExit};
@@ -44,6 +48,16 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
         }
     };
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
+
+    // With a second serial port the host is there to play the guest (`qemu-test` platform):
+    // serve it the untouched engine (not even started). Without one, self-test and leave.
+    if platform::qemu_test::com2_present() {
+        info!(
+            "COM2 present: serving the qemu-test platform ({} ms since entry)",
+            clock.now_ms()
+        );
+        platform::qemu_test::run(tpm, mm::image());
+    }
 
     let report = selftest::run(&mut tpm);
     info!("{report}");

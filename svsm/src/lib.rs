@@ -1,8 +1,12 @@
-//! evtpm's SVSM firmware: boot, CPU, memory, console and the vTPM engine's platform.
+//! evtpm's SVSM firmware: boot, CPU, memory, console, the vTPM engine's platform, the SVSM
+//! protocols ([`protocol`]) and the `qemu-test` platform that serves them over a serial port
+//! ([`platform::qemu_test`]).
 //!
-//! Modules that touch the machine (`boot`, `cpu` instructions, `mm::heap`, `entry`) build only for
-//! `target_os = "none"`; the logic they use (entropy retry, TSC scaling, log formatting, the
-//! self-test's command bytes, locks) builds everywhere and is unit-tested on the host.
+//! Modules that touch the machine (`boot`, `cpu` instructions, `mm::heap`, `entry`, the COM2
+//! loop) build only for `target_os = "none"`; the logic they use (entropy retry, TSC scaling, log
+//! formatting, the self-test's command bytes, locks, guest-address checks, every protocol
+//! handler, the serial framing) builds everywhere and is unit-tested on the host. Guest memory
+//! is named only through [`mm::guest`].
 //!
 //! `unsafe` lives only in [`cpu`], [`mm`] and (later) `sev`.
 #![no_std]
@@ -20,4 +24,5 @@ pub mod cpu;
 mod entry;
 pub mod mm;
 pub mod platform;
+pub mod protocol;
 pub mod selftest;

@@ -36,8 +36,10 @@ pub enum Endpoint {
     EvtpmMssim,
     /// `evtpm serve --swtpm 127.0.0.1:P`.
     EvtpmSwtpm,
-    /// The evtpm firmware booted under QEMU (`qemu-test` platform). Not wired up yet:
-    /// [`Server::start`] refuses it with a clear message.
+    /// The evtpm firmware booted under QEMU (`qemu-test` platform) behind
+    /// `evtpm serve --mssim 127.0.0.1:P --firmware IMAGE`: every command reaches the engine
+    /// through the SVSM dispatcher as `SVSM_VTPM_CMD` (image: `EVTPM_FIRMWARE`, else the
+    /// `make firmware` output).
     EvtpmFirmware,
 }
 
@@ -70,6 +72,16 @@ impl Endpoint {
         match self {
             Endpoint::Swtpm | Endpoint::EvtpmSwtpm => Protocol::Swtpm,
             Endpoint::EvtpmMssim | Endpoint::EvtpmFirmware => Protocol::Mssim,
+        }
+    }
+
+    /// The highest locality commands can be sent at. The SVSM vTPM protocol carries locality 0
+    /// only (AMD 58019, table 16: "locality must be 0"), so the firmware endpoint has just that.
+    pub fn max_locality(self) -> u8 {
+        if self == Endpoint::EvtpmFirmware {
+            0
+        } else {
+            4
         }
     }
 

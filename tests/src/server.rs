@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one client tool invocation may take before it is killed.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the firmware may take to boot under QEMU (TCG) and manufacture its engine.
+const FIRMWARE_START_TIMEOUT: Duration = Duration::from_secs(300);
 /// Attempts at starting a server, each on a new port, before giving up.
 const START_ATTEMPTS: usize = 4;
 
@@ -126,6 +128,36 @@ pub fn evtpm_bin() -> PathBuf {
     p
 }
 
+/// The SVSM firmware image for the `evtpm-firmware` endpoint: `EVTPM_FIRMWARE`, else
+/// `<workspace>/target/x86_64-unknown-none/firmware/svsm` (or under `CARGO_TARGET_DIR`).
+pub fn firmware_image() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("EVTPM_FIRMWARE") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("EVTPM_FIRMWARE={} does not exist", p.display()))
+        };
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| workspace.join(t))
+        .unwrap_or_else(|| workspace.join("target"));
+    let p = target.join("x86_64-unknown-none/firmware/svsm");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "endpoint evtpm-firmware: no firmware image at {} (`make firmware`, or point \
+             EVTPM_FIRMWARE at one)",
+            p.display()
+        ))
+    }
+}
+
 /// Everything the server printed, shared with the threads that read its pipes.
 type Log = Arc<Mutex<String>>;
 
@@ -192,11 +224,18 @@ impl Server {
                 c
             }
             Endpoint::EvtpmFirmware => {
-                release_port_pair(port);
-                panic!(
-                    "endpoint evtpm-firmware is not implemented yet: it needs the qemu-test \
-                     platform's serial bridge (see tests/README.md)"
-                );
+                let image = match firmware_image() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        release_port_pair(port);
+                        panic!("{e}");
+                    }
+                };
+                let mut c = Command::new(evtpm_bin());
+                c.args(["serve", "--mssim", &format!("127.0.0.1:{port}")])
+                    .arg("--firmware")
+                    .arg(image);
+                c
             }
         };
         cmd.stdin(Stdio::null())
@@ -219,7 +258,12 @@ impl Server {
             log,
             _state: state,
         };
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now()
+            + if endpoint == Endpoint::EvtpmFirmware {
+                FIRMWARE_START_TIMEOUT
+            } else {
+                START_TIMEOUT
+            };
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
                 return Err(format!(

@@ -595,6 +595,9 @@ fn pcr_reset_and_extend_refused_at_wrong_locality() {
             &extend_sha256(17),
             Rc::Locality,
         );
+        if tpm.endpoint().max_locality() < 4 {
+            return;
+        }
         tpm.set_locality(4);
         expect(
             tpm,

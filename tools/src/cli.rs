@@ -2,6 +2,7 @@
 
 use crate::bench::{self, Target};
 use crate::platform::HostPlatform;
+use crate::serve::firmware::{Firmware, FirmwareOptions};
 use crate::serve::machine::{Backend, Echo};
 use crate::serve::{Options, Server};
 use crate::wire::Deadlines;
@@ -45,6 +46,8 @@ Examples:
       TPM2TOOLS_TCTI=mssim:host=127.0.0.1,port=2321 tpm2_startup -c
   evtpm serve --swtpm 127.0.0.1:2321 --startup clear
       TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=2321 tpm2_getrandom 8
+  evtpm serve --mssim 127.0.0.1:2321 --firmware target/x86_64-unknown-none/firmware/svsm
+      the same TPM, served by the SVSM firmware under QEMU through SVSM_VTPM_CMD
   evtpm serve --ctrl unix:/tmp/evtpm.sock
       qemu-system-x86_64 -chardev socket,id=chrtpm,path=/tmp/evtpm.sock \\
         -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0 …";
@@ -77,6 +80,17 @@ pub struct ServeArgs {
     /// Seconds a connection may sit idle between frames [default: unlimited].
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<u64>,
+    /// Serve the evtpm firmware instead of the in-process engine: boot IMAGE (`make firmware`)
+    /// under QEMU (TCG, qemu-test platform) and send every TPM command to it as a guest would,
+    /// through SVSM_VTPM_CMD. Power and cancel signals reach the firmware's engine.
+    #[arg(long, value_name = "IMAGE")]
+    pub firmware: Option<PathBuf>,
+    /// QEMU binary for --firmware [default: $QEMU, else qemu-system-x86_64].
+    #[arg(long, value_name = "PATH", requires = "firmware")]
+    pub qemu: Option<PathBuf>,
+    /// Keep the firmware's COM1 log here (--firmware) [default: a temporary file].
+    #[arg(long, value_name = "PATH", requires = "firmware")]
+    pub firmware_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +186,16 @@ fn serve(a: ServeArgs) -> Result<(), String> {
             idle: a.idle_timeout.map(Duration::from_secs),
         },
     };
+    if let Some(image) = a.firmware {
+        let mut fw = FirmwareOptions::new(image);
+        if let Some(q) = a.qemu {
+            fw.qemu = q;
+        }
+        fw.log = a.firmware_log;
+        let firmware =
+            Firmware::start(&fw).map_err(|e| format!("cannot start the firmware: {e}"))?;
+        return run_server(&opts, Box::new(firmware));
+    }
     let tpm = vtpm::Tpm::manufacture(vtpm::Config::default(), HostPlatform::new())
         .map_err(|e| format!("cannot manufacture the TPM: {e:?}"))?;
     run_server(&opts, Box::new(tpm))

@@ -1,11 +1,12 @@
 //! The engine's state and its public face.
 
 use crate::crypto::drbg::Drbg;
+use crate::nv::Nv;
 use crate::object::primary::{EkTemplate, PrimaryCache};
 use crate::object::Objects;
 use crate::pcr::Pcrs;
 use crate::secret::AuthValue;
-use tpm_proto::Su;
+use tpm_proto::{Cc, Su};
 use zeroize::Zeroizing;
 
 /// What the engine needs from the machine it runs on.
@@ -92,6 +93,24 @@ impl Hierarchy {
     }
 }
 
+/// `TPMA_STARTUP_CLEAR` hierarchy enables: all SET after every Startup(CLEAR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Enables {
+    pub platform: bool,
+    pub owner: bool,
+    pub endorsement: bool,
+    pub platform_nv: bool,
+}
+
+impl Enables {
+    pub const ALL: Enables = Enables {
+        platform: true,
+        owner: true,
+        endorsement: true,
+        platform_nv: true,
+    };
+}
+
 /// Power and startup state (Part 1, section 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Power {
@@ -135,6 +154,8 @@ pub struct Tpm<P: Platform> {
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// Which hierarchies are enabled (`TPM2_HierarchyControl`).
+    pub(crate) enables: Enables,
     /// Dictionary-attack state.
     pub(crate) da: crate::da::DaState,
     /// `TPMA_PERMANENT.disableClear` (`TPM2_ClearControl`).
@@ -150,6 +171,11 @@ pub struct Tpm<P: Platform> {
     /// The context counter: the sequence number of the next saved context.
     pub(crate) context_sequence: u64,
     pub(crate) sessions: crate::session::Sessions,
+    /// NV indices (Part 1, section 37).
+    pub(crate) nv: Nv,
+    /// The command being executed: whether an NV index's authValue or authPolicy may authorize
+    /// it depends on whether the command writes the index (reference `IsWriteOperation`).
+    pub(crate) command: Option<Cc>,
     pub(crate) clock: Clock,
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
     pub(crate) tested: bool,
@@ -176,6 +202,7 @@ impl<P: Platform> Tpm<P> {
             .entropy(&mut context_key[..])
             .map_err(|_| ManufactureError::Entropy)?;
         let sessions = crate::session::Sessions::new(config.max_sessions);
+        let nv = Nv::new(config.nv_bytes);
         Ok(Tpm {
             platform,
             config,
@@ -191,6 +218,7 @@ impl<P: Platform> Tpm<P> {
             lockout_policy: None,
             disable_clear: false,
             da: crate::da::DaState::new(),
+            enables: Enables::ALL,
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,
@@ -198,6 +226,8 @@ impl<P: Platform> Tpm<P> {
             context_key,
             context_sequence: 0,
             sessions,
+            nv,
+            command: None,
             clock: Clock {
                 clock_base: 0,
                 base_ms: now,

@@ -90,6 +90,7 @@ pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
             Some(Object::Key(k)) => k.attributes.contains(TpmaObject::NO_DA),
             Some(Object::Sequence(_)) | None => true,
         },
+        ht::NvIndex => tpm.nv.is_da_exempt(h),
         _ => false,
     }
 }
@@ -99,21 +100,24 @@ pub(crate) fn da_exempt<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
 pub(crate) fn entity_present<P: Platform>(tpm: &Tpm<P>, h: Handle, i: u32) -> Result<(), Rc> {
     match h.ht() {
         ht::Transient if tpm.objects.get(h).is_none() => return Err(Rc::reference_handle(i)),
+        ht::NvIndex if tpm.nv.get(h).is_none() => return Err(Rc::Handle.handle(i + 1)),
         ht::Persistent if tpm.objects.get(h).is_none() => return Err(Rc::Handle.handle(i + 1)),
-        ht::NvIndex => return Err(Rc::Handle.handle(i + 1)),
         ht::HmacSession | ht::PolicySession if tpm.sessions.get(h).is_none() => {
             return Err(Rc::reference_handle(i))
         }
-        ht::Permanent => match h {
-            Handle::Owner
-            | Handle::Endorsement
-            | Handle::Platform
-            | Handle::PlatformNv
-            | Handle::Lockout
-            | Handle::Null
-            | Handle::Pw => {}
-            _ => return Err(Rc::Value.handle(i + 1)),
-        },
+        ht::Permanent => {
+            let enabled = match h {
+                Handle::Owner => tpm.enables.owner,
+                Handle::Endorsement => tpm.enables.endorsement,
+                Handle::Platform => tpm.enables.platform,
+                Handle::PlatformNv => tpm.enables.platform_nv,
+                Handle::Lockout | Handle::Null | Handle::Pw => true,
+                _ => return Err(Rc::Value.handle(i + 1)),
+            };
+            if !enabled {
+                return Err(Rc::Hierarchy.handle(i + 1));
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -127,6 +131,10 @@ pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
             // (reference `AllocateSequenceSlot`), as is that of a key loaded with a NULL nameAlg.
             Some(Object::Sequence(_)) => Name::empty(),
             Some(Object::Key(k)) => k.name,
+            None => Name::handle(h),
+        },
+        ht::NvIndex => match tpm.nv.get(h) {
+            Some(i) => i.name(),
             None => Name::handle(h),
         },
         _ => Name::handle(h),
@@ -150,6 +158,9 @@ pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthVa
             Object::Sequence(s) => Some(s.auth.clone()),
             Object::Key(k) => k.sensitive.as_ref().map(|s| s.auth.clone()),
         },
+        // Only when the index allows its authValue for this command (`AUTHWRITE`/`AUTHREAD`,
+        // PIN limits); owner or platform authorization goes through the hierarchy handle.
+        ht::NvIndex if tpm.nv.auth_available(h, tpm.command) => Some(tpm.nv.get(h)?.auth.clone()),
         _ => None,
     }
 }
@@ -261,6 +272,12 @@ pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crat
         Handle::Owner => &tpm.owner_h.policy,
         Handle::Endorsement => &tpm.endorsement_h.policy,
         Handle::Lockout => &tpm.lockout_policy,
+        // Only when the index allows its policy for this command (`POLICYWRITE`/`POLICYREAD`,
+        // reference `IsAuthPolicyAvailable`).
+        _ if h.ht() == ht::NvIndex && tpm.nv.policy_available(h, tpm.command) => {
+            return Some(tpm.nv.get(h)?.auth_policy)
+        }
+        _ if h.ht() == ht::NvIndex => return None,
         _ => {
             return match tpm.objects.get(h) {
                 Some(Object::Key(k)) => k

@@ -16,6 +16,7 @@ pub mod crypto;
 mod da;
 mod engine;
 mod entity;
+mod nv;
 mod object;
 mod pcr;
 mod secret;

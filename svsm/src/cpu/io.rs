@@ -1,7 +1,7 @@
 //! Port I/O, restricted to the ports the firmware owns.
 //!
-//! A [`Port`] can only be made for the devices named here: the COM1 16550 UART and QEMU's
-//! `isa-debug-exit`. Neither can reach memory (no DMA), so reading or writing them cannot break
+//! A [`Port`] can only be made for the devices named here: the COM1 and COM2 16550 UARTs and
+//! QEMU's `isa-debug-exit`. Neither can reach memory (no DMA), so reading or writing them cannot break
 //! Rust's memory safety and the accessors are safe. Adding a constructor for a device that can
 //! master the bus (or for an arbitrary port) would make them unsound: think before adding one.
 
@@ -11,6 +11,8 @@ pub struct Port(u16);
 
 /// Base port of the first serial port (COM1).
 pub const COM1_BASE: u16 = 0x3f8;
+/// Base port of the second serial port (COM2): the `qemu-test` platform's transport.
+pub const COM2_BASE: u16 = 0x2f8;
 
 impl Port {
     /// QEMU's `isa-debug-exit` device at `iobase=0xf4`: writing `v` ends QEMU with status
@@ -21,6 +23,12 @@ impl Port {
     pub const fn com1(reg: u16) -> Port {
         assert!(reg < 8, "a 16550 has eight registers");
         Port(COM1_BASE + reg)
+    }
+
+    /// Register `reg` (0..=7) of the COM2 UART.
+    pub const fn com2(reg: u16) -> Port {
+        assert!(reg < 8, "a 16550 has eight registers");
+        Port(COM2_BASE + reg)
     }
 
     /// The port number.
@@ -70,6 +78,12 @@ mod tests {
     fn com1_registers_are_consecutive_from_0x3f8() {
         assert_eq!(Port::com1(0).number(), 0x3f8);
         assert_eq!(Port::com1(5).number(), 0x3fd);
+    }
+
+    #[test]
+    fn com2_registers_are_consecutive_from_0x2f8() {
+        assert_eq!(Port::com2(0).number(), 0x2f8);
+        assert_eq!(Port::com2(7).number(), 0x2ff);
     }
 
     #[test]

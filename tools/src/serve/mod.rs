@@ -7,6 +7,7 @@
 //! error or a closed connection.
 
 pub mod ctrl_unix;
+pub mod firmware;
 pub mod machine;
 pub mod mssim;
 mod signals;

@@ -172,7 +172,9 @@ impl<'c> Sessions<'c> {
                 let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
                 let exempt = da_exempt(tpm, h);
                 lockout_check(tpm, h, exempt)?;
-                if !auth.matches(s.hmac.0) {
+                let good = auth.matches(s.hmac.0);
+                tpm.nv.pin_authorization(h, good);
+                if !good {
                     let clock = tpm.clock_now();
                     return Err(tpm.da.failure(h, exempt, clock).session(n));
                 }
@@ -245,6 +247,9 @@ impl<'c> Sessions<'c> {
                 None => s.hmac.is_empty(),
                 Some(d) => bool::from(d.as_bytes().ct_eq(s.hmac.0)),
             };
+            if let (Some(h), true) = (associated, include_auth) {
+                tpm.nv.pin_authorization(h, ok);
+            }
             if !ok {
                 // A failure counts against DA only when the authValue was in the HMAC key.
                 let rc = match associated {

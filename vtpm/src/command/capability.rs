@@ -224,7 +224,7 @@ fn handles<P: Platform>(
                 .map(|h| h.0)
                 .filter(|&h| h >= property),
         ),
-        ht::NvIndex => {}
+        ht::NvIndex => found.extend(tpm.nv.handles().map(|h| h.0).filter(|&h| h >= property)),
         _ => return Err(Rc::Handle.param(2)),
     }
     list(rsp, &mut found.iter(), max, |rsp, h| rsp.u32(*h))
@@ -259,10 +259,12 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
     if tpm.da.in_lockout() {
         permanent |= TpmaPermanent::IN_LOCKOUT;
     }
-    let mut startup_clear = TpmaStartupClear::PH_ENABLE
-        | TpmaStartupClear::SH_ENABLE
-        | TpmaStartupClear::EH_ENABLE
-        | TpmaStartupClear::PH_ENABLE_NV;
+    let mut startup_clear = TpmaStartupClear::empty();
+    let e = tpm.enables;
+    startup_clear.set(TpmaStartupClear::PH_ENABLE, e.platform);
+    startup_clear.set(TpmaStartupClear::SH_ENABLE, e.owner);
+    startup_clear.set(TpmaStartupClear::EH_ENABLE, e.endorsement);
+    startup_clear.set(TpmaStartupClear::PH_ENABLE_NV, e.platform_nv);
     if tpm.orderly {
         startup_clear |= TpmaStartupClear::ORDERLY;
     }
@@ -318,7 +320,7 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         (Pt::Modes, 0),
         (Pt::Permanent, permanent.bits()),
         (Pt::StartupClear, startup_clear.bits()),
-        (Pt::HrNvIndex, 0),
+        (Pt::HrNvIndex, tpm.nv.count() as u32),
         (Pt::HrLoaded, sessions),
         (Pt::HrLoadedAvail, session_capacity - sessions),
         (Pt::HrActive, active),
@@ -331,8 +333,8 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
                 .persistent_capacity()
                 .saturating_sub(tpm.objects.persistent_count()) as u32,
         ),
-        (Pt::NvCounters, 0),
-        (Pt::NvCountersAvail, 0),
+        (Pt::NvCounters, tpm.nv.counters() as u32),
+        (Pt::NvCountersAvail, tpm.nv.counters_avail() as u32),
         (Pt::AlgorithmSet, 0),
         (Pt::LoadedCurves, CURVES.len() as u32),
         (Pt::LockoutCounter, tpm.da.failed_tries),

@@ -31,7 +31,7 @@ pub(crate) fn context_save<P: Platform>(
     let (saved_handle, hierarchy) = match h.ht() {
         ht::HmacSession | ht::PolicySession => {
             if let Some(oldest) = tpm.sessions.oldest_saved() {
-                if sequence - oldest >= CONTEXT_GAP_MAX {
+                if sequence.saturating_sub(oldest) >= CONTEXT_GAP_MAX {
                     return Err(Rc::ContextGap);
                 }
             }

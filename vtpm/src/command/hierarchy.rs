@@ -28,7 +28,7 @@ pub(crate) fn hierarchy_change_auth<P: Platform>(
 
 /// `TPM2_Clear(authHandle)`: new storage primary seed and owner and endorsement proofs, owner,
 /// endorsement and lockout authorizations emptied, transient objects of those hierarchies
-/// flushed (Part 3, 24.6). The endorsement primary seed is kept. Refused while `disableClear` is
+/// flushed, NV indices the owner created deleted (Part 3, 24.6). The endorsement primary seed is kept. Refused while `disableClear` is
 /// set.
 pub(crate) fn clear<P: Platform>(
     tpm: &mut Tpm<P>,
@@ -50,6 +50,7 @@ pub(crate) fn clear<P: Platform>(
     tpm.lockout_auth = AuthValue::empty();
     tpm.lockout_policy = None;
     tpm.objects.clear_owner();
+    tpm.nv.flush_owner();
     Ok(())
 }
 
@@ -123,5 +124,73 @@ pub(crate) fn dictionary_attack_parameters<P: Platform>(
     tpm.da.max_tries = max_tries;
     tpm.da.recovery_time = recovery_time;
     tpm.da.lockout_recovery = lockout_recovery;
+    Ok(())
+}
+
+/// `TPM2_HierarchyControl(authHandle, enable, state)` (Part 3, 24.4): the platform may enable or
+/// disable any hierarchy; the owner and endorsement authorities may only disable their own.
+pub(crate) fn hierarchy_control<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let enable: Handle = cmd.param()?;
+    if !matches!(
+        enable,
+        Handle::Platform | Handle::PlatformNv | Handle::Owner | Handle::Endorsement
+    ) {
+        return Err(Rc::Value.param(1));
+    }
+    let state: u8 = cmd.param()?;
+    if state > 1 {
+        return Err(Rc::Value.param(2));
+    }
+    cmd.end()?;
+    let auth = cmd.handle(0);
+    let on = state == 1;
+    let allowed = match enable {
+        Handle::Platform | Handle::PlatformNv => auth == Handle::Platform,
+        Handle::Owner => auth == Handle::Platform || (auth == Handle::Owner && !on),
+        Handle::Endorsement => auth == Handle::Platform || (auth == Handle::Endorsement && !on),
+        _ => false,
+    };
+    if !allowed {
+        return Err(Rc::AuthType);
+    }
+    let e = &mut tpm.enables;
+    match enable {
+        Handle::Platform => e.platform = on,
+        Handle::PlatformNv => e.platform_nv = on,
+        Handle::Owner => e.owner = on,
+        _ => e.endorsement = on,
+    }
+    Ok(())
+}
+
+/// `TPM2_ChangeEPS(authHandle)` (Part 3, 24.10): a new endorsement primary seed and proof; the
+/// endorsement authValue and policy are emptied and its transient objects flushed.
+pub(crate) fn change_eps<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    tpm.endorsement_h = Hierarchy::new(&mut tpm.platform).map_err(|_| Rc::Failure)?;
+    tpm.objects.flush_all();
+    Ok(())
+}
+
+/// `TPM2_ChangePPS(authHandle)` (Part 3, 24.11): a new platform primary seed and proof; the
+/// platform policy is emptied (the platform authValue is kept).
+pub(crate) fn change_pps<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    let auth = tpm.platform_h.auth.clone();
+    tpm.platform_h = Hierarchy::new(&mut tpm.platform).map_err(|_| Rc::Failure)?;
+    tpm.platform_h.auth = auth;
+    tpm.objects.flush_all();
     Ok(())
 }

@@ -18,6 +18,7 @@ mod ecc;
 mod hash;
 mod hierarchy;
 mod load;
+mod nv;
 mod object;
 mod pcr;
 mod policy;
@@ -159,6 +160,9 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyPhysicalPresence => policy::policy_physical_presence,
         Cc::PolicyNvWritten => policy::policy_nv_written,
         Cc::SetPrimaryPolicy => hierarchy::set_primary_policy,
+        Cc::HierarchyControl => hierarchy::hierarchy_control,
+        Cc::ChangeEps => hierarchy::change_eps,
+        Cc::ChangePps => hierarchy::change_pps,
         Cc::DictionaryAttackLockReset => hierarchy::dictionary_attack_lock_reset,
         Cc::DictionaryAttackParameters => hierarchy::dictionary_attack_parameters,
         Cc::ClearControl => hierarchy::clear_control,
@@ -190,6 +194,19 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::ActivateCredential => credential::activate_credential,
         Cc::Duplicate => duplicate::duplicate,
         Cc::Import => duplicate::import,
+        Cc::NvDefineSpace => nv::nv_define_space,
+        Cc::NvUndefineSpace => nv::nv_undefine_space,
+        Cc::NvUndefineSpaceSpecial => nv::nv_undefine_space_special,
+        Cc::NvReadPublic => nv::nv_read_public,
+        Cc::NvWrite => nv::nv_write,
+        Cc::NvIncrement => nv::nv_increment,
+        Cc::NvExtend => nv::nv_extend,
+        Cc::NvSetBits => nv::nv_set_bits,
+        Cc::NvWriteLock => nv::nv_write_lock,
+        Cc::NvGlobalWriteLock => nv::nv_global_write_lock,
+        Cc::NvRead => nv::nv_read,
+        Cc::NvReadLock => nv::nv_read_lock,
+        Cc::NvChangeAuth => nv::nv_change_auth,
         _ => return None,
     })
 }
@@ -241,6 +258,7 @@ fn run<P: Platform>(
     let hdr = CommandHeader::parse(command)?;
     let desc = CommandDesc::find(hdr.cc).ok_or(Rc::CommandCode)?;
     let run_handler = handler::<P>(hdr.cc).ok_or(Rc::CommandCode)?;
+    tpm.command = Some(hdr.cc);
     match tpm.power {
         Power::Off => return Err(Rc::Failure),
         Power::Init if hdr.cc != Cc::Startup => return Err(Rc::Initialize),

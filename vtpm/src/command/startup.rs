@@ -2,6 +2,7 @@
 
 use super::{Command, Response};
 use crate::engine::{Platform, Power, Tpm};
+use crate::nv::StartupKind;
 use tpm_proto::{Rc, Su};
 
 /// `TPM2_Startup`: TPM Reset (CLEAR after anything but `Shutdown(STATE)`), TPM Restart (CLEAR
@@ -48,6 +49,15 @@ pub(crate) fn startup<P: Platform>(
         Su::State => return Err(Rc::Value.param(1)),
         _ => return Err(Rc::Value.param(1)),
     }
+    if su == Su::Clear {
+        tpm.enables = crate::engine::Enables::ALL;
+    }
+    let kind = match (su, orderly_state) {
+        (Su::Clear, true) => StartupKind::Restart,
+        (Su::Clear, false) => StartupKind::Reset,
+        _ => StartupKind::Resume,
+    };
+    tpm.nv.startup(kind, tpm.shutdown.is_some());
     tpm.saved_pcrs = None;
     tpm.orderly = tpm.shutdown.is_some();
     tpm.shutdown = None;

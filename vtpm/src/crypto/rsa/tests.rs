@@ -1,3 +1,6 @@
+//! Known-answer and round-trip tests for the RSA wrappers: a test-only module, included from
+//! `rsa.rs` under `#[cfg(test)]`.
+
 use super::*;
 use crate::crypto::test_util::h;
 

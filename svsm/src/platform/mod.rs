@@ -1,5 +1,8 @@
 //! What the firmware gives the engine (`vtpm::Platform`): entropy from RDSEED/RDRAND and a
-//! millisecond clock from the TSC. And, under QEMU, a way out.
+//! millisecond clock from the TSC. And, under QEMU, a way out, and the [`qemu_test`] platform
+//! through which the host plays the guest.
+
+pub mod qemu_test;
 
 /// Tries per 64-bit word before entropy is declared unavailable. Intel's guidance is ten RDRAND
 /// retries; each try here is an RDSEED and an RDRAND.

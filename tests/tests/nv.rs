@@ -1,0 +1,313 @@
+//! tpm2-tools 5.4 NV flows against each endpoint: define, write, read, read public, undefine,
+//! counters, extend and bit-field indices, locks, index authValues and the NV handle list, with
+//! values checked independently (the test computes digests and Names itself).
+
+use evtpm_tests::{each_endpoint, hexs, tpm2, Endpoint, Server, TempDir};
+use sha2::Digest;
+use std::process::Output;
+
+const IDX: u32 = 0x0150_0016;
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs a tpm2 subcommand, asserting success; returns stdout as bytes.
+#[track_caller]
+fn ok(server: &Server, args: &[&str]) -> Vec<u8> {
+    let o = tpm2(server, args);
+    assert!(
+        o.status.success(),
+        "{}: tpm2 {args:?} failed: {}",
+        server.endpoint(),
+        show(&o)
+    );
+    o.stdout
+}
+
+/// Runs a tpm2 subcommand, asserting failure; returns stderr.
+#[track_caller]
+fn fails(server: &Server, args: &[&str]) -> String {
+    let o = tpm2(server, args);
+    assert!(
+        !o.status.success(),
+        "{}: tpm2 {args:?} should fail: {}",
+        server.endpoint(),
+        show(&o)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn started(ep: Endpoint) -> Server {
+    let s = Server::start(ep);
+    ok(&s, &["startup", "-c"]);
+    s
+}
+
+fn hex_index(i: u32) -> String {
+    format!("{i:#x}")
+}
+
+fn define(s: &Server, index: u32, size: usize, attrs: &str) {
+    ok(
+        s,
+        &[
+            "nvdefine",
+            &hex_index(index),
+            "-C",
+            "o",
+            "-s",
+            &size.to_string(),
+            "-a",
+            attrs,
+        ],
+    );
+}
+
+fn read(s: &Server, index: u32, size: usize) -> Vec<u8> {
+    ok(
+        s,
+        &[
+            "nvread",
+            &hex_index(index),
+            "-C",
+            "o",
+            "-s",
+            &size.to_string(),
+        ],
+    )
+}
+
+/// The NV indices `tpm2_getcap handles-nv-index` lists.
+fn nv_handles(s: &Server) -> Vec<u32> {
+    String::from_utf8(ok(s, &["getcap", "handles-nv-index"]))
+        .expect("utf-8")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- 0x"))
+        .map(|h| u32::from_str_radix(h, 16).expect("hex handle"))
+        .collect()
+}
+
+/// Marshalled `TPMS_NV_PUBLIC` of a SHA-256 index without a policy.
+fn nv_public(index: u32, attrs: u32, size: u16) -> Vec<u8> {
+    let mut p = index.to_be_bytes().to_vec();
+    p.extend_from_slice(&[0, 0x0B]);
+    p.extend_from_slice(&attrs.to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(&size.to_be_bytes());
+    p
+}
+
+#[test]
+fn nv_define_write_read_public_undefine() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("nv");
+        define(&s, IDX, 32, "ownerread|ownerwrite");
+        let data: Vec<u8> = (0u8..32).map(|b| b.wrapping_mul(7)).collect();
+        let file = dir.file("data", &data);
+        ok(
+            &s,
+            &[
+                "nvwrite",
+                &hex_index(IDX),
+                "-C",
+                "o",
+                "-i",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(read(&s, IDX, 32), data, "{ep}");
+        // A partial read from an offset.
+        let part = ok(
+            &s,
+            &[
+                "nvread",
+                &hex_index(IDX),
+                "-C",
+                "o",
+                "-s",
+                "5",
+                "--offset",
+                "10",
+            ],
+        );
+        assert_eq!(part, &data[10..15], "{ep}");
+
+        // Name = nameAlg || SHA-256(TPMS_NV_PUBLIC), attributes now include WRITTEN.
+        let public = String::from_utf8(ok(&s, &["nvreadpublic", &hex_index(IDX)])).unwrap();
+        let attrs = 0x2002_0002u32; // ownerread | ownerwrite | written
+        let mut name = vec![0, 0x0B];
+        name.extend_from_slice(&sha2::Sha256::digest(nv_public(IDX, attrs, 32)));
+        assert!(
+            public.contains(&format!("name: {}", hexs(&name))),
+            "{ep}: {public}"
+        );
+        assert!(public.contains("value: 0x20020002"), "{ep}: {public}");
+        assert!(public.contains("size: 32"), "{ep}: {public}");
+
+        ok(&s, &["nvundefine", &hex_index(IDX), "-C", "o"]);
+        fails(&s, &["nvreadpublic", &hex_index(IDX)]);
+        assert!(!nv_handles(&s).contains(&IDX), "{ep}");
+    });
+}
+
+#[test]
+fn nv_define_twice_and_unwritten_read_fail() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        define(&s, IDX, 8, "ownerread|ownerwrite");
+        let err = fails(
+            &s,
+            &[
+                "nvdefine",
+                &hex_index(IDX),
+                "-C",
+                "o",
+                "-s",
+                "8",
+                "-a",
+                "ownerread|ownerwrite",
+            ],
+        );
+        assert!(
+            err.contains("0x14c") || err.contains("0x14C"),
+            "{ep}: {err}"
+        );
+        let err = fails(&s, &["nvread", &hex_index(IDX), "-C", "o", "-s", "8"]);
+        assert!(
+            err.contains("0x14a") || err.contains("0x14A"),
+            "{ep}: {err}"
+        );
+    });
+}
+
+#[test]
+fn nv_counter_increments() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        define(&s, IDX, 8, "nt=counter|ownerread|ownerwrite");
+        for _ in 0..3 {
+            ok(&s, &["nvincrement", &hex_index(IDX), "-C", "o"]);
+        }
+        assert_eq!(read(&s, IDX, 8), 3u64.to_be_bytes(), "{ep}");
+    });
+}
+
+#[test]
+fn nv_extend_matches_computed_hash() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("nvextend");
+        define(&s, IDX, 32, "nt=extend|ownerread|ownerwrite");
+        let mut expect = [0u8; 32].to_vec();
+        for chunk in [&b"first event"[..], b"second"] {
+            let f = dir.file("ev", chunk);
+            ok(
+                &s,
+                &[
+                    "nvextend",
+                    "-C",
+                    "o",
+                    "-i",
+                    f.to_str().unwrap(),
+                    &hex_index(IDX),
+                ],
+            );
+            expect = sha2::Sha256::new()
+                .chain_update(&expect)
+                .chain_update(chunk)
+                .finalize()
+                .to_vec();
+        }
+        assert_eq!(read(&s, IDX, 32), expect, "{ep}");
+    });
+}
+
+#[test]
+fn nv_setbits_ors_bits() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        define(&s, IDX, 8, "nt=bits|ownerread|ownerwrite");
+        ok(&s, &["nvsetbits", "-C", "o", "-i", "0x5", &hex_index(IDX)]);
+        ok(
+            &s,
+            &["nvsetbits", "-C", "o", "-i", "0x100000000", &hex_index(IDX)],
+        );
+        assert_eq!(read(&s, IDX, 8), 0x1_0000_0005u64.to_be_bytes(), "{ep}");
+    });
+}
+
+#[test]
+fn nv_write_and_read_locks() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("nvlock");
+        let file = dir.file("data", b"abcd");
+        let f = file.to_str().unwrap();
+        define(&s, IDX, 4, "ownerread|ownerwrite|write_stclear");
+        ok(&s, &["nvwrite", &hex_index(IDX), "-C", "o", "-i", f]);
+        ok(&s, &["nvwritelock", &hex_index(IDX), "-C", "o"]);
+        let err = fails(&s, &["nvwrite", &hex_index(IDX), "-C", "o", "-i", f]);
+        assert!(err.contains("0x148"), "{ep}: {err}");
+        assert_eq!(read(&s, IDX, 4), b"abcd", "{ep}");
+
+        define(&s, IDX + 1, 4, "ownerread|ownerwrite|read_stclear");
+        ok(&s, &["nvwrite", &hex_index(IDX + 1), "-C", "o", "-i", f]);
+        ok(&s, &["nvreadlock", &hex_index(IDX + 1), "-C", "o"]);
+        let err = fails(&s, &["nvread", &hex_index(IDX + 1), "-C", "o", "-s", "4"]);
+        assert!(err.contains("0x148"), "{ep}: {err}");
+        // Writing is still allowed.
+        ok(&s, &["nvwrite", &hex_index(IDX + 1), "-C", "o", "-i", f]);
+    });
+}
+
+#[test]
+fn nv_index_auth_value() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("nvauth");
+        let f = dir.file("data", b"wxyz");
+        let f = f.to_str().unwrap();
+        ok(
+            &s,
+            &[
+                "nvdefine",
+                &hex_index(IDX),
+                "-C",
+                "o",
+                "-s",
+                "4",
+                "-p",
+                "secret",
+                "-a",
+                "authread|authwrite",
+            ],
+        );
+        ok(&s, &["nvwrite", &hex_index(IDX), "-P", "secret", "-i", f]);
+        fails(&s, &["nvwrite", &hex_index(IDX), "-P", "wrong", "-i", f]);
+        let data = ok(&s, &["nvread", &hex_index(IDX), "-P", "secret", "-s", "4"]);
+        assert_eq!(data, b"wxyz", "{ep}");
+        // The owner has no access to this index.
+        let err = fails(&s, &["nvread", &hex_index(IDX), "-C", "o", "-s", "4"]);
+        assert!(err.contains("0x149"), "{ep}: {err}");
+    });
+}
+
+#[test]
+fn nv_getcap_lists_indices_ascending() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        for i in [IDX + 2, IDX, IDX + 1] {
+            define(&s, i, 4, "ownerread|ownerwrite");
+        }
+        assert_eq!(nv_handles(&s), [IDX, IDX + 1, IDX + 2], "{ep}");
+        ok(&s, &["nvundefine", &hex_index(IDX + 1), "-C", "o"]);
+        assert_eq!(nv_handles(&s), [IDX, IDX + 2], "{ep}");
+    });
+}

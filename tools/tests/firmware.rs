@@ -1,0 +1,188 @@
+//! `evtpm serve --firmware`: the SVSM firmware under QEMU, driven by tpm2-tools, and the
+//! firmware's SVSM dispatch reached directly through the qemu-test link with hostile input.
+//!
+//! Builds nothing: `EVTPM_FIRMWARE` names the image (`make firmware` builds
+//! `target/x86_64-unknown-none/firmware/svsm`). Without it, or without QEMU or tpm2-tools,
+//! each test says so and passes vacuously.
+
+mod common;
+use common::*;
+use evtpm::serve::firmware::{BridgeError, Firmware, FirmwareOptions};
+use std::path::PathBuf;
+use std::process::Command;
+use svsm::mm::guest::GuestMemError;
+use svsm::platform::qemu_test::Status;
+use svsm::protocol::{Registers, SvsmError};
+
+fn image() -> Option<PathBuf> {
+    let Some(p) = std::env::var_os("EVTPM_FIRMWARE") else {
+        eprintln!("EVTPM_FIRMWARE unset: skipping (make firmware; EVTPM_FIRMWARE=target/x86_64-unknown-none/firmware/svsm)");
+        return None;
+    };
+    let qemu = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+    if !have(&qemu) {
+        eprintln!("{qemu} not found: skipping");
+        return None;
+    }
+    let p = PathBuf::from(p);
+    assert!(p.is_file(), "EVTPM_FIRMWARE={} does not exist", p.display());
+    Some(p)
+}
+
+fn tpm2(srv: &Server, args: &[&str]) -> String {
+    let tcti = format!("mssim:host=127.0.0.1,port={}", srv.addr("mssim").port());
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .env("TPM2TOOLS_TCTI", tcti)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", args[0]));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn tpm2_tools_talk_to_the_firmware_through_svsm_vtpm_cmd() {
+    let Some(image) = image() else { return };
+    if !have("tpm2_startup") {
+        eprintln!("tpm2-tools not found: skipping");
+        return;
+    }
+    let image = image.to_str().expect("utf-8 path").to_owned();
+    let srv = Server::start(&["serve", "--mssim", "127.0.0.1:0", "--firmware", &image]);
+    tpm2(&srv, &["tpm2_startup", "-c"]);
+    let random = tpm2(&srv, &["tpm2_getrandom", "--hex", "8"]);
+    assert_eq!(random.trim().len(), 16, "{random:?}");
+    let digest = "31f981e000de82cc18c540702db02f9e70d9b6ac671243e63276a697b1cece62";
+    tpm2(&srv, &["tpm2_pcrextend", &format!("16:sha256={digest}")]);
+    let pcr = tpm2(&srv, &["tpm2_pcrread", "sha256:16"]);
+    // PCR 16 starts at zero: extended once, it is SHA-256(0^32 || digest).
+    let mut data = vec![0u8; 32];
+    data.extend(hex_decode(digest));
+    let want = sha256_hex(&data);
+    assert!(
+        pcr.to_lowercase().contains(&want),
+        "pcrread: {pcr}\nwanted 0x{want}"
+    );
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(data)?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+fn start() -> Option<Firmware> {
+    let image = image()?;
+    Some(Firmware::start(&FirmwareOptions::new(image)).expect("firmware boots"))
+}
+
+fn rax(fw: &mut Firmware, protocol: u32, call: u32, rcx: u64) -> u64 {
+    fw.call(Registers {
+        rax: Registers::request(protocol, call),
+        rcx,
+        ..Default::default()
+    })
+    .expect("call")
+    .rax
+}
+
+#[test]
+fn the_firmware_refuses_hostile_calls_with_the_spec_codes() {
+    let Some(mut fw) = start() else { return };
+    let page = 0x20_0000u64;
+    // vTPM query, and a command through the page.
+    let r = fw
+        .call(Registers {
+            rax: Registers::request(2, 0),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((r.rax, r.rcx, r.rdx), (0, 1 << 8, 0));
+    let mut rsp = [0u8; 4096];
+    let n = fw
+        .send_command(0, &STARTUP_CLEAR, &mut rsp)
+        .expect("startup");
+    assert_eq!(check_response(&rsp[..n]), 0);
+
+    // Locality 1, an oversized size field, a bad platform command: INVALID_PARAMETER.
+    for (locality, size, command) in [(1u8, 12u32, 8u32), (0, 4088, 8), (0, 12, 9)] {
+        let mut req = command.to_le_bytes().to_vec();
+        req.push(locality);
+        req.extend(size.to_le_bytes());
+        req.extend(GET_RANDOM_8);
+        fw.write(page, &req).unwrap();
+        assert_eq!(
+            rax(&mut fw, 2, 1, page),
+            SvsmError::InvalidParameter.code(),
+            "locality {locality}, size {size}, command {command}"
+        );
+        assert_eq!(
+            fw.read(page, req.len() as u32).unwrap(),
+            req,
+            "page untouched"
+        );
+    }
+    // Bad GPAs: unaligned, the firmware image (16 MiB), beyond guest RAM.
+    assert_eq!(
+        rax(&mut fw, 2, 1, page + 8),
+        SvsmError::InvalidParameter.code()
+    );
+    assert_eq!(
+        rax(&mut fw, 2, 1, 0x100_0000),
+        SvsmError::InvalidAddress.code()
+    );
+    assert_eq!(
+        rax(&mut fw, 2, 1, 0x1000_0000),
+        SvsmError::InvalidAddress.code()
+    );
+    // Unknown protocol and call; attestation not served yet.
+    assert_eq!(rax(&mut fw, 7, 0, 0), SvsmError::UnsupportedProtocol.code());
+    assert_eq!(rax(&mut fw, 2, 9, 0), SvsmError::UnsupportedCall.code());
+    assert_eq!(rax(&mut fw, 1, 0, 0), SvsmError::UnsupportedCall.code());
+    // QUERY_PROTOCOL: core v1 and vTPM v1 served.
+    let q = |fw: &mut Firmware, p: u64, v: u64| {
+        fw.call(Registers {
+            rax: Registers::request(0, 6),
+            rcx: (p << 32) | v,
+            ..Default::default()
+        })
+        .unwrap()
+        .rcx
+    };
+    assert_eq!(q(&mut fw, 0, 1), (1 << 32) | 1);
+    assert_eq!(q(&mut fw, 2, 1), (1 << 32) | 1);
+    assert_eq!(q(&mut fw, 1, 1), 0);
+    // The host, playing the guest, cannot write the SVSM's memory either.
+    match fw.write(0x100_0000, &[0xcc]) {
+        Err(BridgeError::Status(s, p)) => {
+            assert_eq!(s, Status::Memory as u8);
+            assert_eq!(p, [GuestMemError::SvsmOwned.code()]);
+        }
+        other => panic!("write into the image: {other:?}"),
+    }
+    // Still serving.
+    let n = fw
+        .send_command(0, &GET_RANDOM_8, &mut rsp)
+        .expect("getrandom");
+    assert_eq!(check_response(&rsp[..n]), 0);
+}
