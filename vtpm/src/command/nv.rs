@@ -53,7 +53,7 @@ fn write_access(auth: Handle, index: &NvIndex) -> Result<(), Rc> {
 
 /// Reference `NvReadAccessChecks`: as [`write_access`] for reading, then
 /// `TPM_RC_NV_UNINITIALIZED` for an index never written.
-fn read_access(auth: Handle, index: &NvIndex) -> Result<(), Rc> {
+pub(crate) fn read_access(auth: Handle, index: &NvIndex) -> Result<(), Rc> {
     if index.is(TpmaNv::READLOCKED) {
         return Err(Rc::NvLocked);
     }

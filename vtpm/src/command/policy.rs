@@ -379,3 +379,154 @@ pub(crate) fn policy_nv_written<P: Platform>(
     s.policy.nv_written = Some(set == 1);
     Ok(())
 }
+
+/// `TPM_EO`: how `TPM2_PolicyNV` and `TPM2_PolicyCounterTimer` compare operand A (the TPM's
+/// value) with operand B (Part 2, table 27). `TPM_RC_VALUE` for an unknown operation.
+fn compare(a: &[u8], b: &[u8], op: u16) -> Result<bool, Rc> {
+    use core::cmp::Ordering;
+    let unsigned = a.cmp(b);
+    // Signed: a different most significant bit decides; otherwise as unsigned.
+    let signed = match (
+        a.first().map(|x| x & 0x80 != 0),
+        b.first().map(|x| x & 0x80 != 0),
+    ) {
+        (Some(true), Some(false)) => Ordering::Less,
+        (Some(false), Some(true)) => Ordering::Greater,
+        _ => unsigned,
+    };
+    let bits_all = |set: bool| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| if set { x & y == *y } else { x & y == 0 })
+    };
+    Ok(match op {
+        0x0000 => unsigned == Ordering::Equal,
+        0x0001 => unsigned != Ordering::Equal,
+        0x0002 => signed == Ordering::Greater,
+        0x0003 => unsigned == Ordering::Greater,
+        0x0004 => signed == Ordering::Less,
+        0x0005 => unsigned == Ordering::Less,
+        0x0006 => signed != Ordering::Less,
+        0x0007 => unsigned != Ordering::Less,
+        0x0008 => signed != Ordering::Greater,
+        0x0009 => unsigned != Ordering::Greater,
+        0x000A => bits_all(true),
+        0x000B => bits_all(false),
+        _ => return Err(Rc::Value),
+    })
+}
+
+/// `argHash = H(operandB || offset || operation)` of PolicyNV and PolicyCounterTimer.
+fn arg_hash(hash: tpm_proto::HashAlg, operand_b: &[u8], offset: u16, op: u16) -> Digest {
+    Hasher::digest(hash, &[operand_b, &offset.to_be_bytes(), &op.to_be_bytes()])
+}
+
+/// `TPM2_PolicyNV(authHandle, nvIndex, policySession, operandB, offset, operation)`: the NV
+/// index's data at `offset` must compare true with `operandB` (Part 3, 23.9). Read authorization
+/// of `authHandle` was checked by the session layer.
+pub(crate) fn policy_nv<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let operand_b: tpm_proto::Tpm2bOperand<'_> = cmd.param()?;
+    let offset: u16 = cmd.param()?;
+    let op: u16 = cmd.param()?;
+    cmd.end()?;
+    let (auth, nv_h, session_h) = (cmd.handle(0), cmd.handle(1), cmd.handle(2));
+    let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
+    super::nv::read_access(auth, index)?;
+    let name = index.name();
+    let size = index.data_size as usize;
+    if offset as usize > size {
+        return Err(Rc::Value.param(2));
+    }
+    if size - (offset as usize) < operand_b.len() {
+        return Err(Rc::Size.param(1));
+    }
+    let kind = session_mut(tpm, session_h, 3)?.kind;
+    if kind != Se::Trial {
+        let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
+        let a = index.read(offset as usize, operand_b.len())?;
+        if !compare(a, operand_b.0, op).map_err(|rc| rc.param(3))? {
+            return Err(Rc::Policy);
+        }
+    }
+    let s = session_mut(tpm, session_h, 3)?;
+    let args = arg_hash(s.hash, operand_b.0, offset, op);
+    extend(s, Cc::PolicyNv, &[args.as_bytes(), name.as_bytes()]);
+    Ok(())
+}
+
+/// `TPM2_PolicyCounterTimer(policySession, operandB, offset, operation)`: compares against the
+/// marshalled `TPMS_TIME_INFO` (Part 3, 23.10).
+pub(crate) fn policy_counter_timer<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let operand_b: tpm_proto::Tpm2bOperand<'_> = cmd.param()?;
+    let offset: u16 = cmd.param()?;
+    let op: u16 = cmd.param()?;
+    cmd.end()?;
+    let mut info = [0u8; 25];
+    info[..8].copy_from_slice(&tpm.time_now().to_be_bytes());
+    info[8..16].copy_from_slice(&tpm.clock_now().to_be_bytes());
+    info[16..20].copy_from_slice(&tpm.clock.reset_count.to_be_bytes());
+    info[20..24].copy_from_slice(&tpm.clock.restart_count.to_be_bytes());
+    info[24] = 1;
+    let end = (offset as usize)
+        .checked_add(operand_b.len())
+        .ok_or(Rc::Range)?;
+    let a = info.get(offset as usize..end).ok_or(Rc::Range)?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.kind != Se::Trial && !compare(a, operand_b.0, op).map_err(|rc| rc.param(3))? {
+        return Err(Rc::Policy);
+    }
+    let args = arg_hash(s.hash, operand_b.0, offset, op);
+    extend(s, Cc::PolicyCounterTimer, &[args.as_bytes()]);
+    Ok(())
+}
+
+/// `TPM2_PolicyDuplicationSelect(policySession, objectName, newParentName, includeObject)`:
+/// limits the session to `TPM2_Duplicate` of that object to that new parent (Part 3, 23.15).
+pub(crate) fn policy_duplication_select<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let object: Tpm2bName<'_> = cmd.param()?;
+    let parent: Tpm2bName<'_> = cmd.param()?;
+    let include: u8 = cmd.param()?;
+    if include > 1 {
+        return Err(Rc::Value.param(3));
+    }
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.policy.cp_hash.is_some() || s.policy.name_hash.is_some() {
+        return Err(Rc::Cphash);
+    }
+    if s.policy.command_code.is_some_and(|c| c != Cc::Duplicate) {
+        return Err(Rc::CommandCode);
+    }
+    s.policy.name_hash = Some(Hasher::digest(s.hash, &[object.0, parent.0]));
+    s.policy.command_code = Some(Cc::Duplicate);
+    let obj: &[u8] = if include == 1 { object.0 } else { &[] };
+    extend(s, Cc::PolicyDuplicationSelect, &[obj, parent.0, &[include]]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare;
+
+    #[test]
+    fn operations_compare_as_the_spec_says() {
+        assert_eq!(compare(&[1, 2], &[1, 2], 0), Ok(true));
+        assert_eq!(compare(&[0x80], &[0x01], 3), Ok(true)); // unsigned GT
+        assert_eq!(compare(&[0x80], &[0x01], 2), Ok(false)); // signed GT: -128 > 1 is false
+        assert_eq!(compare(&[0b1011], &[0b0011], 0xA), Ok(true));
+        assert_eq!(compare(&[0b1000], &[0b0011], 0xB), Ok(true));
+        assert_eq!(compare(&[0], &[0], 0xC), Err(tpm_proto::Rc::Value));
+    }
+}
