@@ -795,3 +795,32 @@ fn duplicate_import_and_software_import() {
         assert!(st.status.success(), "{ep}: {}", show(&st));
     });
 }
+
+#[test]
+fn sessions_salted_with_loaded_keys() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        for alg in ["rsa", "ecc"] {
+            let key = p(&dir, "salt.ctx");
+            ok(&s, &["createprimary", "-C", "o", "-G", alg, "-c", &key]);
+            let session = p(&dir, "s.ctx");
+            let o = tpm2(
+                &s,
+                &[
+                    "startauthsession",
+                    "--hmac-session",
+                    "-c",
+                    &key,
+                    "-S",
+                    &session,
+                ],
+            );
+            assert!(o.status.success(), "{ep}: {alg}: {}", show(&o));
+            ok(&s, &["sessionconfig", &session, "--enable-encrypt"]);
+            let r = ok(&s, &["getrandom", "-S", &session, "8", "--hex"]);
+            assert_eq!(r.trim().len(), 16, "{ep}: {alg}: {r}");
+            ok(&s, &["flushcontext", &session]);
+        }
+    });
+}
