@@ -753,3 +753,93 @@ fn import_of_an_unwrapped_duplicate() {
     short[1] -= 1;
     assert_eq!(rc(&import(&mut t, b"", &public, &short, SYM_NULL)), 0x3D5);
 }
+
+#[test]
+fn hmac_sequence_survives_context_save_and_load() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let h = create_loaded_key(&mut t, srk, b"", &keyedhash_template(SIGNING, HMAC_SHA256));
+    let mut p = b2(&[0x5a; 100]);
+    p.extend_from_slice(&hex("0010"));
+    let r = exec(&mut t, &auth_cmd(0x155, &[h], &[b""], &p));
+    let mac = Rd::params(&r, false).b2().to_vec();
+    let mut p = b2(b"");
+    p.extend_from_slice(&hex("000b"));
+    let seq = handle(&exec(&mut t, &auth_cmd(0x15B, &[h], &[b""], &p)));
+    assert_eq!(
+        rc(&exec(
+            &mut t,
+            &auth_cmd(0x15C, &[seq], &[b""], &b2(&[0x5a; 70]))
+        )),
+        0
+    );
+    let r = exec(&mut t, &plain_cmd(0x162, &[seq], &[]));
+    assert_eq!(rc(&r), 0);
+    let ctx = r[10..].to_vec();
+    assert_eq!(
+        rc(&exec(&mut t, &plain_cmd(0x165, &[], &seq.to_be_bytes()))),
+        0
+    );
+    let seq2 = handle(&exec(&mut t, &plain_cmd(0x161, &[], &ctx)));
+    let mut p = b2(&[0x5a; 30]);
+    p.extend_from_slice(&NULL.to_be_bytes());
+    let r = exec(&mut t, &auth_cmd(0x13E, &[seq2], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), &mac[..]);
+}
+
+#[test]
+fn creation_data_records_pcrs_and_certify_creation_accepts_create_tickets() {
+    let mut t = started();
+    let mut p = hex("00000001 000b");
+    p.extend_from_slice(&[0x11; 32]);
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x182, &[16], &[b""], &p))), 0);
+    let srk = srk(&mut t);
+    let tmpl = ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3);
+    let sel = hex("00000001 000b 03 000001");
+    let r = exec(
+        &mut t,
+        &auth_cmd(0x153, &[srk], &[b""], &create_params(b"", b"", &tmpl, &sel)),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let private = rd.b2().to_vec();
+    let public = rd.b2().to_vec();
+    let creation_data = rd.b2().to_vec();
+    let creation_hash = rd.b2().to_vec();
+    let ticket = r[rd.at..rd.at + 8 + 32].to_vec();
+    assert_eq!(&ticket[2..6], &OWNER.to_be_bytes());
+    let pcr16 = sha256(&[&[0u8; 32], &[0x11; 32]]);
+    let mut cd = Rd {
+        b: &creation_data,
+        at: 0,
+    };
+    assert_eq!(cd.bytes(10), &sel[..]);
+    assert_eq!(cd.b2(), &sha256(&[&pcr16])[..]);
+    cd.bytes(1);
+    assert_eq!(cd.u16(), 0x000b, "parentNameAlg");
+    let ak = handle(&load(&mut t, srk, &private, &public));
+    let mut p = b2(b"");
+    p.extend(b2(&creation_hash));
+    p.extend_from_slice(SCHEME_NULL);
+    p.extend_from_slice(&ticket);
+    let r = exec(&mut t, &auth_cmd(0x14A, &[ak, ak], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    // x509sign keys cannot TPM2_Sign: TPM_RC_ATTRIBUTES on handle 1.
+    let x509 = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING | (1 << 19), SYM_NULL, ECDSA_SHA256, 3),
+    );
+    let r = exec(
+        &mut t,
+        &auth_cmd(
+            0x15D,
+            &[x509],
+            &[b""],
+            &sign_params(&sha256(&[b"x"]), SCHEME_NULL, NULL_TICKET),
+        ),
+    );
+    assert_eq!(rc(&r), 0x182);
+}
