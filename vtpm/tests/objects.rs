@@ -632,3 +632,40 @@ fn clear_removes_owner_and_endorsement_objects_and_changes_the_srk() {
     let r = create_primary(&mut t, ENDORSEMENT, &tmpl);
     assert_eq!(Rd::params(&r, true).b2(), &ek_public[..]);
 }
+
+#[test]
+fn create_loaded_rejects_trailing_template_bytes_and_derivation_parents() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let mut tmpl = ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3);
+    tmpl.push(0);
+    let mut p = sensitive_create(b"", b"");
+    p.extend(b2(&tmpl));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x191, &[srk], &[b""], &p))),
+        0x2D5
+    );
+    // A keyed-hash derivation parent (restricted decrypt, XOR with SP800-108): derived objects
+    // are not implemented, the parent is refused as TPM_RC_TYPE.
+    let xor = hex("000a 000b 0022");
+    let parent = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &keyedhash_template(
+            FIXED_TPM
+                | FIXED_PARENT
+                | SENSITIVE_DATA_ORIGIN
+                | USER_WITH_AUTH
+                | RESTRICTED
+                | DECRYPT,
+            &xor,
+        ),
+    );
+    let mut p = sensitive_create(b"", b"");
+    p.extend(b2(&ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3)));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x191, &[parent], &[b""], &p))),
+        0x18A
+    );
+}
