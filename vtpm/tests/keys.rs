@@ -347,8 +347,11 @@ fn ecdh_keygen_and_zgen_agree() {
         rc(&exec(&mut t, &auth_cmd(0x154, &[k], &[b""], &b2(&bad)))),
         0x1E7
     );
-    // The storage key is restricted: TPM_RC_KEY for KeyGen, TPM_RC_ATTRIBUTES for ZGen.
-    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[srk], &[]))), 0x19C);
+    // Any ECC key serves KeyGen (the storage key too); ZGen needs an unrestricted decryption
+    // key: TPM_RC_ATTRIBUTES; a key that is not ECC: TPM_RC_KEY.
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[srk], &[]))), 0);
+    let hk = create_loaded_key(&mut t, srk, b"", &keyedhash_template(SIGNING, HMAC_SHA256));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[hk], &[]))), 0x19C);
     assert_eq!(
         rc(&exec(
             &mut t,
