@@ -1,43 +1,10 @@
 //! Using keys through `Tpm::execute`: Sign, VerifySignature, HMAC, HMAC_Start, RSA_Encrypt and
-//! RSA_Decrypt, ECDH_KeyGen/ZGen, ECC_Parameters, EncryptDecrypt(2), Quote, Certify,
-//! CertifyCreation, GetTime — with signatures checked independently where possible.
+//! RSA_Decrypt, ECDH_KeyGen/ZGen, ECC_Parameters, EncryptDecrypt(2), MakeCredential and
+//! ActivateCredential, Import, key contexts — with signatures checked independently where
+//! possible.
 
 mod common;
 use common::*;
-
-/// `TPM2_Sign` parameters: digest, inScheme, validation.
-fn sign_params(digest: &[u8], scheme: &[u8], ticket: &[u8]) -> Vec<u8> {
-    let mut p = b2(digest);
-    p.extend_from_slice(scheme);
-    p.extend_from_slice(ticket);
-    p
-}
-
-/// The `TPMT_SIGNATURE` of a `TPM2_Sign` response with one password session.
-fn sig_of(r: &[u8]) -> &[u8] {
-    &r[14..r.len() - 5]
-}
-
-/// The NULL hash-check ticket.
-const NULL_TICKET: &[u8] = &[0x80, 0x24, 0x40, 0x00, 0x00, 0x07, 0x00, 0x00];
-
-fn p256_verify(public: &[u8], digest: &[u8], r: &[u8], s: &[u8]) {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
-    let n = public.len();
-    let x = &public[n - 66..n - 34];
-    let y = &public[n - 32..];
-    let mut sec1 = vec![4u8];
-    sec1.extend_from_slice(x);
-    sec1.extend_from_slice(y);
-    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
-    let sig = p256::ecdsa::Signature::from_scalars(
-        *p256::FieldBytes::from_slice(r),
-        *p256::FieldBytes::from_slice(s),
-    )
-    .unwrap();
-    vk.verify_prehash(digest, &sig)
-        .expect("ECDSA signature verifies");
-}
 
 #[test]
 fn ecdsa_sign_verify_and_ticket() {
@@ -347,8 +314,11 @@ fn ecdh_keygen_and_zgen_agree() {
         rc(&exec(&mut t, &auth_cmd(0x154, &[k], &[b""], &b2(&bad)))),
         0x1E7
     );
-    // The storage key is restricted: TPM_RC_KEY for KeyGen, TPM_RC_ATTRIBUTES for ZGen.
-    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[srk], &[]))), 0x19C);
+    // Any ECC key serves KeyGen (the storage key too); ZGen needs an unrestricted decryption
+    // key: TPM_RC_ATTRIBUTES; a key that is not ECC: TPM_RC_KEY.
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[srk], &[]))), 0);
+    let hk = create_loaded_key(&mut t, srk, b"", &keyedhash_template(SIGNING, HMAC_SHA256));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x163, &[hk], &[]))), 0x19C);
     assert_eq!(
         rc(&exec(
             &mut t,
@@ -428,120 +398,6 @@ fn encrypt_decrypt_round_trips_and_checks_modes() {
         rc(&exec(&mut t, &auth_cmd(0x193, &[srk], &[b""], &p))),
         0x19C
     );
-}
-
-#[test]
-fn quote_signs_the_pcr_digest() {
-    let mut t = started();
-    // Extend PCR 16 so the digest is not trivial.
-    let mut p = hex("00000001 000b");
-    p.extend_from_slice(&[0xAB; 32]);
-    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x182, &[16], &[b""], &p))), 0);
-    let ek_like = ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3);
-    let r = create_primary(&mut t, ENDORSEMENT, &ek_like);
-    assert_eq!(rc(&r), 0);
-    let ak = handle(&r);
-    let public = Rd::params(&r, true).b2().to_vec();
-    let mut p = b2(b"nonce");
-    p.extend_from_slice(SCHEME_NULL);
-    p.extend_from_slice(&hex("00000001 000b 03 000001"));
-    let r = exec(&mut t, &auth_cmd(0x158, &[ak], &[b""], &p));
-    assert_eq!(rc(&r), 0);
-    let mut rd = Rd::params(&r, false);
-    let quoted = rd.b2().to_vec();
-    assert_eq!(rd.u16(), 0x0018);
-    assert_eq!(rd.u16(), 0x000B);
-    let sr = rd.b2().to_vec();
-    let ss = rd.b2().to_vec();
-    p256_verify(&public, &sha256(&[&quoted]), &sr, &ss);
-    // TPMS_ATTEST: magic, TPM_ST_ATTEST_QUOTE, qualifiedSigner, extraData, clock, fw, quote.
-    let mut a = Rd { b: &quoted, at: 0 };
-    assert_eq!(a.u32(), 0xff54_4347);
-    assert_eq!(a.u16(), 0x8018);
-    let mut qn = vec![0x00, 0x0b];
-    qn.extend(sha256(&[&ENDORSEMENT.to_be_bytes(), &name_of(&public)]));
-    assert_eq!(a.b2(), &qn[..]);
-    assert_eq!(a.b2(), b"nonce");
-    a.bytes(8 + 4 + 4 + 1 + 8);
-    assert_eq!(a.u32(), 1, "one PCR selection");
-    let pcr16 = sha256(&[&[0u8; 32], &[0xAB; 32]]);
-    assert_eq!(
-        &quoted[quoted.len() - 34..],
-        &[&[0u8, 32][..], &sha256(&[&pcr16])[..]].concat()[..]
-    );
-    assert_eq!(
-        &quoted[quoted.len() - 44..quoted.len() - 34],
-        &hex("00000001 000b 03 000001")[..]
-    );
-    // An unrestricted decryption key cannot quote: TPM_RC_KEY on handle 1.
-    let srk = srk(&mut t);
-    let mut p = b2(b"");
-    p.extend_from_slice(SCHEME_NULL);
-    p.extend_from_slice(&hex("00000000"));
-    assert_eq!(
-        rc(&exec(&mut t, &auth_cmd(0x158, &[srk], &[b""], &p))),
-        0x19C
-    );
-}
-
-#[test]
-fn certify_and_certify_creation() {
-    let mut t = started();
-    let r = create_primary(
-        &mut t,
-        OWNER,
-        &ecc_template(STORAGE, AES128_CFB, SCHEME_NULL, 3),
-    );
-    let srk = handle(&r);
-    let mut rd = Rd::params(&r, true);
-    let srk_public = rd.b2().to_vec();
-    rd.b2();
-    let creation_hash = rd.b2().to_vec();
-    let ticket = r[rd.at..rd.at + 2 + 4 + 2 + 32].to_vec();
-    let ak = create_loaded_key(
-        &mut t,
-        srk,
-        b"",
-        &ecc_template(SIGNING | RESTRICTED, SYM_NULL, ECDSA_SHA256, 3),
-    );
-    // Certify(srk by ak).
-    let mut p = b2(b"q");
-    p.extend_from_slice(SCHEME_NULL);
-    let r = exec(&mut t, &auth_cmd(0x148, &[srk, ak], &[b"", b""], &p));
-    assert_eq!(rc(&r), 0);
-    let attest = Rd::params(&r, false).b2().to_vec();
-    assert_eq!(&attest[4..6], &[0x80, 0x17]);
-    assert!(attest
-        .windows(36)
-        .any(|w| w == [&[0u8, 34][..], &name_of(&srk_public)].concat()));
-    // CertifyCreation with the creation ticket of the SRK.
-    let mut p = b2(b"q");
-    p.extend(b2(&creation_hash));
-    p.extend_from_slice(SCHEME_NULL);
-    p.extend_from_slice(&ticket);
-    let r = exec(&mut t, &auth_cmd(0x14A, &[ak, srk], &[b""], &p));
-    assert_eq!(rc(&r), 0);
-    let attest = Rd::params(&r, false).b2().to_vec();
-    assert_eq!(&attest[4..6], &[0x80, 0x1A]);
-    // Another creation hash: TPM_RC_TICKET on parameter 4.
-    let mut p = b2(b"q");
-    p.extend(b2(&sha256(&[b"other"])));
-    p.extend_from_slice(SCHEME_NULL);
-    p.extend_from_slice(&ticket);
-    assert_eq!(
-        rc(&exec(&mut t, &auth_cmd(0x14A, &[ak, srk], &[b""], &p))),
-        0x4E0
-    );
-    // GetTime by the endorsement admin.
-    let mut p = b2(b"q");
-    p.extend_from_slice(SCHEME_NULL);
-    let r = exec(
-        &mut t,
-        &auth_cmd(0x14C, &[ENDORSEMENT, ak], &[b"", b""], &p),
-    );
-    assert_eq!(rc(&r), 0);
-    let attest = Rd::params(&r, false).b2().to_vec();
-    assert_eq!(&attest[4..6], &[0x80, 0x19]);
 }
 
 #[test]
@@ -752,4 +608,38 @@ fn import_of_an_unwrapped_duplicate() {
     let mut short = b2(&sens);
     short[1] -= 1;
     assert_eq!(rc(&import(&mut t, b"", &public, &short, SYM_NULL)), 0x3D5);
+}
+
+#[test]
+fn hmac_sequence_survives_context_save_and_load() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let h = create_loaded_key(&mut t, srk, b"", &keyedhash_template(SIGNING, HMAC_SHA256));
+    let mut p = b2(&[0x5a; 100]);
+    p.extend_from_slice(&hex("0010"));
+    let r = exec(&mut t, &auth_cmd(0x155, &[h], &[b""], &p));
+    let mac = Rd::params(&r, false).b2().to_vec();
+    let mut p = b2(b"");
+    p.extend_from_slice(&hex("000b"));
+    let seq = handle(&exec(&mut t, &auth_cmd(0x15B, &[h], &[b""], &p)));
+    assert_eq!(
+        rc(&exec(
+            &mut t,
+            &auth_cmd(0x15C, &[seq], &[b""], &b2(&[0x5a; 70]))
+        )),
+        0
+    );
+    let r = exec(&mut t, &plain_cmd(0x162, &[seq], &[]));
+    assert_eq!(rc(&r), 0);
+    let ctx = r[10..].to_vec();
+    assert_eq!(
+        rc(&exec(&mut t, &plain_cmd(0x165, &[], &seq.to_be_bytes()))),
+        0
+    );
+    let seq2 = handle(&exec(&mut t, &plain_cmd(0x161, &[], &ctx)));
+    let mut p = b2(&[0x5a; 30]);
+    p.extend_from_slice(&NULL.to_be_bytes());
+    let r = exec(&mut t, &auth_cmd(0x13E, &[seq2], &[b""], &p));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(Rd::params(&r, false).b2(), &mac[..]);
 }

@@ -605,3 +605,67 @@ fn ek_public_is_what_create_primary_derives() {
         assert_eq!(rc(&create(&mut t, h, b"", b"", &tmpl_child)), 0x12F);
     }
 }
+
+#[test]
+fn clear_removes_owner_and_endorsement_objects_and_changes_the_srk() {
+    let mut t = started();
+    let tmpl = ecc_template(STORAGE, AES128_CFB, SCHEME_NULL, 3);
+    let srk = srk(&mut t);
+    let srk_public = Rd::params(&read_public(&mut t, srk), false).b2().to_vec();
+    let ek = handle(&create_primary(&mut t, ENDORSEMENT, &tmpl));
+    let ek_public = Rd::params(&read_public(&mut t, ek), false).b2().to_vec();
+    let pk = handle(&create_primary(&mut t, PLATFORM, &tmpl));
+    let evict = |t: &mut T, auth: u32, obj: u32, ph: u32| {
+        exec(t, &auth_cmd(0x120, &[auth, obj], &[b""], &ph.to_be_bytes()))
+    };
+    assert_eq!(rc(&evict(&mut t, OWNER, srk, 0x8100_0001)), 0);
+    assert_eq!(rc(&evict(&mut t, OWNER, ek, 0x8101_0001)), 0);
+    assert_eq!(rc(&evict(&mut t, PLATFORM, pk, 0x8180_0001)), 0);
+    let r = exec(&mut t, &auth_cmd(0x126, &[0x4000_000A], &[b""], &[]));
+    assert_eq!(rc(&r), 0);
+    assert_eq!(rc(&read_public(&mut t, 0x8100_0001)), 0x18B);
+    assert_eq!(rc(&read_public(&mut t, 0x8101_0001)), 0x18B);
+    assert_eq!(rc(&read_public(&mut t, 0x8180_0001)), 0);
+    // A new storage seed: another SRK. The endorsement seed survives: the same EK.
+    let r = create_primary(&mut t, OWNER, &tmpl);
+    assert_ne!(Rd::params(&r, true).b2(), &srk_public[..]);
+    let r = create_primary(&mut t, ENDORSEMENT, &tmpl);
+    assert_eq!(Rd::params(&r, true).b2(), &ek_public[..]);
+}
+
+#[test]
+fn create_loaded_rejects_trailing_template_bytes_and_derivation_parents() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let mut tmpl = ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3);
+    tmpl.push(0);
+    let mut p = sensitive_create(b"", b"");
+    p.extend(b2(&tmpl));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x191, &[srk], &[b""], &p))),
+        0x2D5
+    );
+    // A keyed-hash derivation parent (restricted decrypt, XOR with SP800-108): derived objects
+    // are not implemented, the parent is refused as TPM_RC_TYPE.
+    let xor = hex("000a 000b 0022");
+    let parent = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &keyedhash_template(
+            FIXED_TPM
+                | FIXED_PARENT
+                | SENSITIVE_DATA_ORIGIN
+                | USER_WITH_AUTH
+                | RESTRICTED
+                | DECRYPT,
+            &xor,
+        ),
+    );
+    let mut p = sensitive_create(b"", b"");
+    p.extend(b2(&ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3)));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x191, &[parent], &[b""], &p))),
+        0x18A
+    );
+}

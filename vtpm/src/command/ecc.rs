@@ -18,13 +18,14 @@ fn write_point(rsp: &mut Response<'_>, p: &EccPoint) -> Result<(), Rc> {
 }
 
 /// An unrestricted ECC decryption key whose scheme is ECDH or NULL: `TPM_RC_KEY` (not ECC),
-/// `bad_attrs` (restricted or not decrypt), `TPM_RC_SCHEME` (another scheme), on handle 1.
-fn ecdh_key(k: &LoadedKey, bad_attrs: Rc) -> Result<(EccCurve, &EccPoint), Rc> {
+/// `TPM_RC_ATTRIBUTES` (restricted or not decrypt), `TPM_RC_SCHEME` (another scheme), on
+/// handle 1 (reference `TPM2_ECDH_ZGen`).
+fn ecdh_key(k: &LoadedKey) -> Result<(EccCurve, &EccPoint), Rc> {
     let (PublicKey::Ecc(curve, q), TpmuPublicParms::Ecc(p)) = (&k.public_key, &k.parameters) else {
         return Err(Rc::Key.handle(1));
     };
     if k.has(A::RESTRICTED) || !k.has(A::DECRYPT) {
-        return Err(bad_attrs.handle(1));
+        return Err(Rc::Attributes.handle(1));
     }
     if !matches!(p.scheme, TpmtEccScheme::Null | TpmtEccScheme::EcDh(_)) {
         return Err(Rc::Scheme.handle(1));
@@ -34,6 +35,7 @@ fn ecdh_key(k: &LoadedKey, bad_attrs: Rc) -> Result<(EccCurve, &EccPoint), Rc> {
 
 /// `TPM2_ECDH_KeyGen(keyHandle)` → `zPoint`, `pubPoint`: an ephemeral key pair and the shared
 /// point with the key's public point (the sender's side of ECDH; no authorization needed).
+/// `TPM_RC_KEY` for a key that is not ECC.
 pub(crate) fn ecdh_keygen<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
@@ -42,9 +44,12 @@ pub(crate) fn ecdh_keygen<P: Platform>(
     cmd.end()?;
     tpm.reseed_if_needed()?;
     let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
-    let (curve, q) = ecdh_key(k, Rc::Key)?;
+    // Any ECC key will do (reference `TPM2_ECDH_KeyGen`): only its public point is used.
+    let PublicKey::Ecc(curve, q) = &k.public_key else {
+        return Err(Rc::Key.handle(1));
+    };
     let (pub_point, z) =
-        ecc::ecdh_keygen(curve, q, &mut tpm.drbg).map_err(|_| Rc::Key.handle(1))?;
+        ecc::ecdh_keygen(*curve, q, &mut tpm.drbg).map_err(|_| Rc::Key.handle(1))?;
     write_point(rsp, &z)?;
     write_point(rsp, &pub_point)
 }
@@ -59,7 +64,7 @@ pub(crate) fn ecdh_zgen<P: Platform>(
     let in_point: Tpm2bEccPoint<'_> = cmd.param()?;
     cmd.end()?;
     let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
-    ecdh_key(k, Rc::Attributes)?;
+    ecdh_key(k)?;
     let Some(KeyMaterial::Ecc(d)) = k.sensitive.as_ref().map(|s| &s.key) else {
         return Err(Rc::Key.handle(1));
     };

@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use tpm_proto::{
     AlgId, Handle, HashAlg, Marshal, Rc, Reader, St, Tpm2bData, Tpm2bDigest, Tpm2bName,
     Tpm2bPublic, Tpm2bSensitiveCreate, Tpm2bTemplate, TpmaLocality, TpmlPcrSelection,
-    TpmsCreationData, TpmtPublic, TpmtSymDefObject, Unmarshal, UnmarshalNullable, PCR_COUNT,
+    TpmsCreationData, TpmtPublic, TpmtSymDefObject, Unmarshal, PCR_COUNT,
 };
 use zeroize::Zeroizing;
 
@@ -343,11 +343,8 @@ pub(crate) fn create_loaded<P: Platform>(
         _ => Some(ParentInfo::get(tpm, parent_h, 1)?),
     };
     tpm.objects.free_slot()?;
-    let area = TpmtPublic::unmarshal_nullable(&mut Reader::new(template.0), false)
-        .map_err(|rc| rc.param(2))?;
-    if area.to_bytes(&mut [0u8; tpm_proto::MAX_TPMT_PUBLIC_SIZE]) != Ok(template.0.len()) {
-        return Err(Rc::Size.param(2));
-    }
+    // The template is a whole TPMT_PUBLIC: trailing bytes are TPM_RC_SIZE.
+    let area = TpmtPublic::from_bytes(template.0).map_err(|rc| rc.param(2))?;
     let s = sensitive.sensitive;
     let name_alg = area.name_alg.ok_or(Rc::Hash.param(2))?;
     create_checks(parent.as_ref().map(|p| &p.view), &area, &s).map_err(|rc| rc.param(2))?;

@@ -327,3 +327,37 @@ pub fn name_of(public: &[u8]) -> Vec<u8> {
 pub fn read_public(t: &mut T, h: u32) -> Vec<u8> {
     exec(t, &plain_cmd(0x173, &[h], &[]))
 }
+
+/// `TPM2_Sign` parameters: digest, inScheme, validation.
+pub fn sign_params(digest: &[u8], scheme: &[u8], ticket: &[u8]) -> Vec<u8> {
+    let mut p = b2(digest);
+    p.extend_from_slice(scheme);
+    p.extend_from_slice(ticket);
+    p
+}
+
+/// The `TPMT_SIGNATURE` of a `TPM2_Sign` response with one password session.
+pub fn sig_of(r: &[u8]) -> &[u8] {
+    &r[14..r.len() - 5]
+}
+
+/// The NULL hash-check ticket.
+pub const NULL_TICKET: &[u8] = &[0x80, 0x24, 0x40, 0x00, 0x00, 0x07, 0x00, 0x00];
+
+pub fn p256_verify(public: &[u8], digest: &[u8], r: &[u8], s: &[u8]) {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let n = public.len();
+    let x = &public[n - 66..n - 34];
+    let y = &public[n - 32..];
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(x);
+    sec1.extend_from_slice(y);
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    let sig = p256::ecdsa::Signature::from_scalars(
+        *p256::FieldBytes::from_slice(r),
+        *p256::FieldBytes::from_slice(s),
+    )
+    .unwrap();
+    vk.verify_prehash(digest, &sig)
+        .expect("ECDSA signature verifies");
+}

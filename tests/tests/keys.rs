@@ -1,0 +1,347 @@
+//! Keys moving between TPMs and sessions keyed to them, through tpm2-tools against each
+//! endpoint: credentials made in software (as a Keylime registrar does) and by the TPM and
+//! activated with the EK under a PolicySecret session, duplication to another parent (with and
+//! without an inner wrapper) and import, keys imported from PEM files, and sessions salted with
+//! loaded RSA and ECC keys.
+
+use evtpm_tests::{each_endpoint, tpm2, Endpoint, Server, TempDir};
+use std::process::Output;
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs a tpm2 subcommand, asserting success, then flushes transient objects; returns stdout.
+#[track_caller]
+fn ok(server: &Server, args: &[&str]) -> String {
+    let o = tpm2(server, args);
+    assert!(
+        o.status.success(),
+        "{}: tpm2 {args:?} failed: {}",
+        server.endpoint(),
+        show(&o)
+    );
+    flush(server);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn flush(server: &Server) {
+    let o = tpm2(server, &["flushcontext", "-t"]);
+    assert!(o.status.success(), "flushcontext -t: {}", show(&o));
+}
+
+fn started(ep: Endpoint) -> Server {
+    let s = Server::start(ep);
+    ok(&s, &["startup", "-c"]);
+    s
+}
+
+/// A path in `dir` as a string.
+fn p(dir: &TempDir, name: &str) -> String {
+    dir.path()
+        .join(name)
+        .to_str()
+        .expect("utf-8 path")
+        .to_string()
+}
+
+#[test]
+fn make_and_activate_credential() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        let (ek, ak) = (p(&dir, "ek.ctx"), p(&dir, "ak.ctx"));
+        let (ekpub, akname) = (p(&dir, "ek.pub"), p(&dir, "ak.name"));
+        ok(&s, &["createek", "-c", &ek, "-G", "rsa", "-u", &ekpub]);
+        ok(
+            &s,
+            &[
+                "createak",
+                "-C",
+                &ek,
+                "-c",
+                &ak,
+                "-G",
+                "rsa",
+                "-g",
+                "sha256",
+                "-s",
+                "rsassa",
+                "-u",
+                &p(&dir, "ak.pub"),
+                "-n",
+                &akname,
+            ],
+        );
+        let _ = tpm2(&s, &["flushcontext", "-s"]);
+        let name = hex::encode(std::fs::read(&akname).expect("ak name"));
+        let secret = dir.file("secret.dat", b"a credential secret");
+        let secret = secret.to_str().expect("utf-8");
+        // Made in software (as a Keylime registrar does) and by the TPM.
+        for (i, tcti) in [["-T", "none"], ["--", "--"]].iter().enumerate() {
+            let cred = p(&dir, &format!("cred{i}.out"));
+            let mut args = vec!["makecredential"];
+            if tcti[0] == "-T" {
+                args.extend_from_slice(tcti);
+            }
+            args.extend_from_slice(&["-e", &ekpub, "-s", secret, "-n", &name, "-o", &cred]);
+            ok(&s, &args);
+            let session = p(&dir, "session.ctx");
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(&s, &["policysecret", "-S", &session, "-c", "e"]);
+            let out = p(&dir, "act.out");
+            let auth = format!("session:{session}");
+            ok(
+                &s,
+                &[
+                    "activatecredential",
+                    "-c",
+                    &ak,
+                    "-C",
+                    &ek,
+                    "-i",
+                    &cred,
+                    "-o",
+                    &out,
+                    "-P",
+                    &auth,
+                ],
+            );
+            ok(&s, &["flushcontext", &session]);
+            assert_eq!(
+                std::fs::read(&out).expect("out"),
+                b"a credential secret",
+                "{ep}"
+            );
+        }
+    });
+}
+
+#[test]
+fn duplicate_import_and_software_import() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        let (primary, newparent) = (p(&dir, "primary.ctx"), p(&dir, "newparent.ctx"));
+        ok(
+            &s,
+            &["createprimary", "-C", "o", "-G", "ecc", "-c", &primary],
+        );
+        ok(
+            &s,
+            &["createprimary", "-C", "o", "-G", "rsa", "-c", &newparent],
+        );
+        // A duplicable signing key whose policy allows TPM2_Duplicate.
+        let (trial, policy) = (p(&dir, "trial.ctx"), p(&dir, "policy.dat"));
+        ok(&s, &["startauthsession", "-S", &trial]);
+        ok(
+            &s,
+            &[
+                "policycommandcode",
+                "-S",
+                &trial,
+                "-L",
+                &policy,
+                "TPM2_CC_Duplicate",
+            ],
+        );
+        ok(&s, &["flushcontext", &trial]);
+        let (pubf, privf, ctx) = (p(&dir, "d.pub"), p(&dir, "d.priv"), p(&dir, "d.ctx"));
+        ok(
+            &s,
+            &[
+                "create",
+                "-C",
+                &primary,
+                "-G",
+                "ecc",
+                "-u",
+                &pubf,
+                "-r",
+                &privf,
+                "-a",
+                "sensitivedataorigin|userwithauth|sign",
+                "-L",
+                &policy,
+            ],
+        );
+        ok(
+            &s,
+            &[
+                "load", "-C", &primary, "-u", &pubf, "-r", &privf, "-c", &ctx,
+            ],
+        );
+        let msg = dir.file("m.dat", b"duplicated key signs");
+        let msg = msg.to_str().expect("utf-8");
+        for (g, dup_extra, imp_extra) in [
+            ("null", vec![], vec![]),
+            ("aes", vec!["-o", "sym.key"], vec!["-k", "sym.key"]),
+        ] {
+            let abs = |v: Vec<&str>| -> Vec<String> {
+                v.into_iter()
+                    .map(|a| {
+                        if a.ends_with(".key") {
+                            p(&dir, a)
+                        } else {
+                            a.to_string()
+                        }
+                    })
+                    .collect()
+            };
+            let (dup_extra, imp_extra) = (abs(dup_extra), abs(imp_extra));
+            let session = p(&dir, "session.ctx");
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(
+                &s,
+                &["policycommandcode", "-S", &session, "TPM2_CC_Duplicate"],
+            );
+            let (dpriv, seed, ipriv) = (
+                p(&dir, "dup.dpriv"),
+                p(&dir, "dup.seed"),
+                p(&dir, "dup.ipriv"),
+            );
+            let auth = format!("session:{session}");
+            let mut args = vec![
+                "duplicate",
+                "-C",
+                &newparent,
+                "-c",
+                &ctx,
+                "-G",
+                g,
+                "-p",
+                &auth,
+            ];
+            args.extend(dup_extra.iter().map(String::as_str));
+            args.extend_from_slice(&["-r", &dpriv, "-s", &seed]);
+            ok(&s, &args);
+            ok(&s, &["flushcontext", &session]);
+            let mut args = vec![
+                "import", "-C", &newparent, "-u", &pubf, "-i", &dpriv, "-r", &ipriv, "-s", &seed,
+                "-G", g,
+            ];
+            args.extend(imp_extra.iter().map(String::as_str));
+            ok(&s, &args);
+            let imported = p(&dir, "imported.ctx");
+            ok(
+                &s,
+                &[
+                    "load", "-C", &newparent, "-u", &pubf, "-r", &ipriv, "-c", &imported,
+                ],
+            );
+            let sig = p(&dir, "s.sig");
+            ok(
+                &s,
+                &["sign", "-c", &imported, "-g", "sha256", "-o", &sig, msg],
+            );
+            ok(
+                &s,
+                &[
+                    "verifysignature",
+                    "-c",
+                    &ctx,
+                    "-g",
+                    "sha256",
+                    "-m",
+                    msg,
+                    "-s",
+                    &sig,
+                ],
+            );
+        }
+        // An external key imported in software (tpm2-tss makes the duplication blob).
+        let pem = p(&dir, "ext.pem");
+        let st = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &pem,
+            ])
+            .status()
+            .expect("openssl");
+        assert!(st.success());
+        let (epub, epriv, ectx) = (p(&dir, "e.pub"), p(&dir, "e.priv"), p(&dir, "e.ctx"));
+        ok(
+            &s,
+            &[
+                "import", "-C", &primary, "-G", "ecc", "-i", &pem, "-u", &epub, "-r", &epriv,
+            ],
+        );
+        ok(
+            &s,
+            &[
+                "load", "-C", &primary, "-u", &epub, "-r", &epriv, "-c", &ectx,
+            ],
+        );
+        let sig = p(&dir, "e.sig");
+        ok(
+            &s,
+            &[
+                "sign", "-c", &ectx, "-g", "sha256", "-f", "plain", "-o", &sig, msg,
+            ],
+        );
+        let pubpem = p(&dir, "epub.pem");
+        let st = std::process::Command::new("openssl")
+            .args(["pkey", "-in", &pem, "-pubout", "-out", &pubpem])
+            .status()
+            .expect("openssl");
+        assert!(st.success());
+        let st = std::process::Command::new("openssl")
+            .args([
+                "dgst",
+                "-sha256",
+                "-verify",
+                &pubpem,
+                "-signature",
+                &sig,
+                msg,
+            ])
+            .output()
+            .expect("openssl");
+        assert!(st.status.success(), "{ep}: {}", show(&st));
+    });
+}
+
+#[test]
+fn sessions_salted_with_loaded_keys() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("objects");
+        for alg in ["rsa", "ecc"] {
+            let key = p(&dir, "salt.ctx");
+            ok(&s, &["createprimary", "-C", "o", "-G", alg, "-c", &key]);
+            let session = p(&dir, "s.ctx");
+            let o = tpm2(
+                &s,
+                &[
+                    "startauthsession",
+                    "--hmac-session",
+                    "-c",
+                    &key,
+                    "-S",
+                    &session,
+                ],
+            );
+            assert!(o.status.success(), "{ep}: {alg}: {}", show(&o));
+            ok(&s, &["sessionconfig", &session, "--enable-encrypt"]);
+            let r = ok(&s, &["getrandom", "-S", &session, "8", "--hex"]);
+            assert_eq!(r.trim().len(), 16, "{ep}: {alg}: {r}");
+            ok(&s, &["flushcontext", &session]);
+        }
+    });
+}
