@@ -16,6 +16,8 @@ MSSIM_HOST ?= 127.0.0.1
 MSSIM_PORT ?= 2321
 # The TCTI `make run` points tpm2-tools at.
 RUN_TCTI ?= mssim:host=$(MSSIM_HOST),port=$(MSSIM_PORT)
+# Extra arguments for `make bench` (e.g. BENCH_ARGS="--iterations 5000").
+BENCH_ARGS ?=
 # Seconds per fuzz target for `make fuzz`.
 SECONDS ?= 60
 
@@ -34,7 +36,7 @@ help:
 	@echo "make build         host binaries (target/debug/evtpm)"
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
 	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
-	@echo "make bench         scripts/bench.sh: latency against swtpm"
+	@echo "make bench         scripts/bench.sh: per-command latency, evtpm serve vs swtpm vs echo floor"
 	@echo "make conformance   tpm2-pytss's own test suite against evtpm serve"
 	@echo "make fuzz SECONDS=N  every cargo-fuzz target for N seconds (default $(SECONDS))"
 	@echo "make clean         remove build outputs"
@@ -133,7 +135,7 @@ conformance: deps build
 
 bench: deps build
 	@test -f scripts/bench.sh || { echo "bench: scripts/bench.sh is missing" >&2; exit 1; }
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 fuzz: deps-fuzz
 	@test -d fuzz || { echo "fuzz: no fuzz/ crate" >&2; exit 1; }

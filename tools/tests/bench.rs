@@ -24,21 +24,42 @@ fn assert_json_shape(json: &str, label: &str, rc: u32) {
         )),
         "{json}"
     );
-    for name in [
-        "GetRandom",
-        "PCR_Extend",
-        "PCR_Read",
-        "GetCapability",
-        "Hash",
-        "ReadClock",
-    ] {
+    for name in MIX {
         assert!(
             json.contains(&format!("\"{name}\":{{\"median_us\":")),
             "{name} in {json}"
         );
     }
-    assert!(json.contains(&format!("\"rc\":{rc}}}")), "{json}");
+    assert_eq!(
+        json.matches(&format!("\"rc\":{rc},\"failures\":0}}"))
+            .count(),
+        MIX.len(),
+        "every command answers {rc:#x}: {json}"
+    );
 }
+
+/// The commands of the mix (issue 3's fast-path set).
+const MIX: [&str; 19] = [
+    "GetRandom",
+    "StirRandom",
+    "PCR_Extend",
+    "PCR_Event",
+    "PCR_Read",
+    "PCR_Reset",
+    "GetCapability",
+    "Hash",
+    "HashSeqStart",
+    "SequenceUpdate",
+    "SequenceComplete",
+    "EventSeqStart",
+    "EventSeqComplete",
+    "ReadClock",
+    "TestParms",
+    "SelfTest",
+    "GetTestResult",
+    "StartAuthSess",
+    "FlushContext",
+];
 
 #[test]
 fn bench_over_mssim_against_echo() {
@@ -71,9 +92,36 @@ fn bench_over_swtpm_against_the_server() {
         "2",
         "--startup",
     ]);
-    assert!(table.contains("TPM2_Startup(CLEAR) ->"), "{table}");
-    // Every command gets a well-formed response; the placeholder engine's is TPM_RC_COMMAND_CODE.
-    let label = format!("swtpm://{addr}");
-    let rc = if json.contains("\"rc\":0}") { 0 } else { 0x143 };
-    assert_json_shape(&json, &label, rc);
+    assert!(table.contains("TPM2_Startup(CLEAR) -> 0x0"), "{table}");
+    // Every command of the mix succeeds, including those that use a returned handle.
+    assert_json_shape(&json, &format!("swtpm://{addr}"), 0);
+}
+
+#[test]
+fn bench_suite_runs_evtpm_swtpm_and_the_floor() {
+    let out = Command::new(env!("CARGO_BIN_EXE_evtpm"))
+        .args(["bench-suite", "--iterations", "5", "--warmup", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Fails when any evtpm or swtpm response is not TPM_RC_SUCCESS.
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for name in MIX {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(name)),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("evtpm/swtpm"), "{stdout}");
+    let json = stdout.lines().last().unwrap();
+    assert!(
+        json.starts_with("{\"suite\":\"evtpm-bench\",\"iterations\":5,"),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"evtpm_vs_swtpm\":{\"GetRandom\":"),
+        "{json}"
+    );
+    assert!(json.contains("\"within_floor_target\":"), "{json}");
 }

@@ -80,6 +80,11 @@ impl Client {
     }
 
     /// Sends one command at locality 0 and returns the response.
+    ///
+    /// The response is read with as few `read` calls as the kernel allows (usually one), not
+    /// header first and then the rest: a second system call per response would cost every
+    /// target whose responses are longer than a header, but not the echo floor, and so skew the
+    /// comparison.
     pub fn transact(&mut self, cmd: &[u8]) -> io::Result<&[u8]> {
         if self.mssim {
             let mut frame = Vec::with_capacity(9 + cmd.len());
@@ -88,35 +93,59 @@ impl Client {
             frame.extend_from_slice(&(cmd.len() as u32).to_be_bytes());
             frame.extend_from_slice(cmd);
             self.stream.write_all(&frame)?;
-            let mut size = [0u8; 4];
-            self.stream.read_exact(&mut size)?;
-            let n = wire::be32(&size) as usize;
-            if n > MAX_RESPONSE_SIZE {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("response size {n}"),
-                ));
-            }
-            self.stream.read_exact(&mut self.buf[..n + 4])?;
-            if self.buf[n..n + 4] != [0; 4] {
+            // u32 size, the response, u32 0.
+            let total = self.read_frame(4, |b| {
+                let n = wire::be32(b) as usize;
+                (n <= MAX_RESPONSE_SIZE).then_some(n + 8)
+            })?;
+            let n = total - 8;
+            if self.buf[4 + n..total] != [0; 4] {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "missing trailing 0 after the response",
                 ));
             }
-            Ok(&self.buf[..n])
+            Ok(&self.buf[4..4 + n])
         } else {
             self.stream.write_all(cmd)?;
-            self.stream.read_exact(&mut self.buf[..HEADER_SIZE])?;
-            let n = header_size(&self.buf).unwrap_or(0) as usize;
-            if !(HEADER_SIZE..=MAX_RESPONSE_SIZE).contains(&n) {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("response size {n}"),
-                ));
-            }
-            self.stream.read_exact(&mut self.buf[HEADER_SIZE..n])?;
+            let n = self.read_frame(HEADER_SIZE, |b| {
+                header_size(b)
+                    .map(|n| n as usize)
+                    .filter(|n| (HEADER_SIZE..=MAX_RESPONSE_SIZE).contains(n))
+            })?;
             Ok(&self.buf[..n])
+        }
+    }
+
+    /// Reads one frame into `buf`: `head` bytes first, from which `len` tells the frame's
+    /// total length (`None`: malformed). Returns that length. Bytes beyond it are an error: the
+    /// server answers each command with exactly one response.
+    fn read_frame(
+        &mut self,
+        head: usize,
+        len: impl Fn(&[u8]) -> Option<usize>,
+    ) -> io::Result<usize> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+        let mut have = 0;
+        let mut total = None;
+        loop {
+            if total.is_none() && have >= head {
+                let n = len(&self.buf[..head])
+                    .filter(|&n| (head..=self.buf.len()).contains(&n))
+                    .ok_or_else(|| invalid("bad response size"))?;
+                total = Some(n);
+            }
+            match total {
+                Some(n) if have == n => return Ok(n),
+                Some(n) if have > n => return Err(invalid("bytes after the response")),
+                _ => {}
+            }
+            match self.stream.read(&mut self.buf[have..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(k) => have += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 

@@ -7,6 +7,12 @@ use tpm_proto::{AlgId, Cap, Cc, Handle, Pt, St, WriteError, Writer, HEADER_SIZE}
 pub struct BenchCommand {
     pub name: &'static str,
     pub bytes: Vec<u8>,
+    /// Byte offset of a handle field that is filled in, before the command is sent, with the
+    /// handle most recently returned by a [`BenchCommand::returns_handle`] command (sequence and
+    /// session handles are the TPM's choice).
+    pub handle_at: Option<usize>,
+    /// The response carries a handle (at offset 10) that later commands use.
+    pub returns_handle: bool,
 }
 
 /// Marshals a command: header (tag, size patched in afterwards, code), then `body`.
@@ -40,34 +46,79 @@ pub fn startup_clear() -> Vec<u8> {
     build(St::NoSessions, Cc::Startup, |w| w.u16(0))
 }
 
-/// The PCR the mix extends and reads (16: the debug PCR, resettable, used by no measured boot).
+/// The PCR the mix extends, resets and reads (16: the debug PCR, resettable at every locality,
+/// used by no measured boot).
 const PCR: u32 = 16;
 
-/// GetRandom 32; PCR_Extend of PCR 16 with one SHA-256 digest under a password session;
-/// PCR_Read of that PCR; GetCapability of the fixed TPM properties; Hash of 64 bytes with
-/// SHA-256; ReadClock.
+/// Where a handle to be filled in goes: right after the 10-byte header (first handle) or
+/// after the first handle (second handle).
+const HANDLE_1: usize = HEADER_SIZE;
+const HANDLE_2: usize = HEADER_SIZE + 4;
+
+/// An authorization area of `n` password sessions (`TPM_RS_PW`, empty nonce,
+/// continueSession, empty password), as tpm2-tools sends them for empty authValues.
+fn password_sessions(w: &mut Writer<'_>, n: u32) -> Result<(), WriteError> {
+    w.u32(n * (4 + 2 + 1 + 2))?;
+    for _ in 0..n {
+        w.write(&Handle::Pw)?;
+        w.sized(&[])?;
+        w.u8(0x01)?;
+        w.sized(&[])?;
+    }
+    Ok(())
+}
+
+/// The command mix: every command of the fast-path set, each with the parameters a typical
+/// client sends. Commands that need a handle the TPM returns (sequences, sessions) follow the
+/// command that creates it; each round leaves the TPM as it found it (sequences completed,
+/// session flushed, PCR 16 reset).
 pub fn mix() -> Vec<BenchCommand> {
-    let cmd = |name, bytes| BenchCommand { name, bytes };
+    let cmd = |name, bytes| BenchCommand {
+        name,
+        bytes,
+        handle_at: None,
+        returns_handle: false,
+    };
+    let creates = |name, bytes| BenchCommand {
+        name,
+        bytes,
+        handle_at: None,
+        returns_handle: true,
+    };
+    let uses = |name, at, bytes| BenchCommand {
+        name,
+        bytes,
+        handle_at: Some(at),
+        returns_handle: false,
+    };
+    // Placeholder for a handle filled in at run time.
+    let returned = Handle::TransientFirst;
     vec![
         cmd(
             "GetRandom",
             build(St::NoSessions, Cc::GetRandom, |w| w.u16(32)),
         ),
         cmd(
+            "StirRandom",
+            build(St::NoSessions, Cc::StirRandom, |w| w.sized(&[0x3C; 32])),
+        ),
+        cmd(
             "PCR_Extend",
             build(St::Sessions, Cc::PcrExtend, |w| {
                 w.u32(PCR)?;
-                // Authorization area: one TPMS_AUTH_COMMAND for TPM_RS_PW, empty nonce,
-                // continueSession, empty password.
-                w.u32(4 + 2 + 1 + 2)?;
-                w.write(&Handle::Pw)?;
-                w.sized(&[])?;
-                w.u8(0x01)?;
-                w.sized(&[])?;
+                password_sessions(w, 1)?;
                 // TPML_DIGEST_VALUES with one SHA-256 digest.
                 w.u32(1)?;
                 w.write(&AlgId::Sha256)?;
                 w.bytes(&[0xA5; 32])
+            }),
+        ),
+        cmd(
+            "PCR_Event",
+            build(St::Sessions, Cc::PcrEvent, |w| {
+                w.u32(PCR)?;
+                password_sessions(w, 1)?;
+                w.sized(&[0xE7; 32])
             }),
         ),
         cmd(
@@ -78,6 +129,13 @@ pub fn mix() -> Vec<BenchCommand> {
                 w.write(&AlgId::Sha256)?;
                 w.u8(3)?;
                 w.bytes(&[0x00, 0x00, 0x01])
+            }),
+        ),
+        cmd(
+            "PCR_Reset",
+            build(St::Sessions, Cc::PcrReset, |w| {
+                w.u32(PCR)?;
+                password_sessions(w, 1)
             }),
         ),
         cmd(
@@ -97,9 +155,91 @@ pub fn mix() -> Vec<BenchCommand> {
                 w.write(&Handle::Null)
             }),
         ),
+        creates(
+            "HashSeqStart",
+            build(St::NoSessions, Cc::HashSequenceStart, |w| {
+                w.sized(&[])?;
+                w.write(&AlgId::Sha256)
+            }),
+        ),
+        uses(
+            "SequenceUpdate",
+            HANDLE_1,
+            build(St::Sessions, Cc::SequenceUpdate, |w| {
+                w.write(&returned)?;
+                password_sessions(w, 1)?;
+                w.sized(&[0x5A; 64])
+            }),
+        ),
+        uses(
+            "SequenceComplete",
+            HANDLE_1,
+            build(St::Sessions, Cc::SequenceComplete, |w| {
+                w.write(&returned)?;
+                password_sessions(w, 1)?;
+                w.sized(&[0x5A; 16])?;
+                w.write(&Handle::Null)
+            }),
+        ),
+        creates(
+            "EventSeqStart",
+            build(St::NoSessions, Cc::HashSequenceStart, |w| {
+                w.sized(&[])?;
+                w.write(&AlgId::Null)
+            }),
+        ),
+        uses(
+            "EventSeqComplete",
+            HANDLE_2,
+            build(St::Sessions, Cc::EventSequenceComplete, |w| {
+                w.u32(PCR)?;
+                w.write(&returned)?;
+                password_sessions(w, 2)?;
+                w.sized(&[0x5A; 64])
+            }),
+        ),
         cmd(
             "ReadClock",
             build(St::NoSessions, Cc::ReadClock, |_| Ok(())),
+        ),
+        cmd(
+            "TestParms",
+            build(St::NoSessions, Cc::TestParms, |w| {
+                // TPMT_PUBLIC_PARMS for RSA-2048, no symmetric, no scheme, default exponent (what
+                // `tpm2_testparms rsa2048` sends).
+                w.write(&AlgId::Rsa)?;
+                w.write(&AlgId::Null)?;
+                w.write(&AlgId::Null)?;
+                w.u16(2048)?;
+                w.u32(0)
+            }),
+        ),
+        cmd(
+            "SelfTest",
+            // fullTest = NO: test what has not been tested (nothing, after the first round).
+            build(St::NoSessions, Cc::SelfTest, |w| w.u8(0)),
+        ),
+        cmd(
+            "GetTestResult",
+            build(St::NoSessions, Cc::GetTestResult, |_| Ok(())),
+        ),
+        creates(
+            "StartAuthSess",
+            build(St::NoSessions, Cc::StartAuthSession, |w| {
+                // Unbound, unsalted SHA-256 HMAC session, no parameter encryption.
+                w.write(&Handle::Null)?;
+                w.write(&Handle::Null)?;
+                w.sized(&[0x11; 32])?;
+                w.sized(&[])?;
+                w.u8(0x00)?; // TPM_SE_HMAC
+                w.write(&AlgId::Null)?;
+                w.write(&AlgId::Sha256)
+            }),
+        ),
+        uses(
+            "FlushContext",
+            HANDLE_1,
+            build(St::NoSessions, Cc::FlushContext, |w| w.write(&returned)),
         ),
     ]
 }
@@ -121,6 +261,29 @@ mod tests {
                 Some(c.bytes.len() as u32),
                 "{}",
                 c.name
+            );
+        }
+    }
+
+    #[test]
+    fn handle_placeholders_are_where_they_are_filled_in() {
+        let m = mix();
+        let mut returned = false;
+        for c in &m {
+            if let Some(at) = c.handle_at {
+                assert!(
+                    returned,
+                    "{} follows a command that returns a handle",
+                    c.name
+                );
+                assert_eq!(c.bytes[at..at + 4], [0x80, 0, 0, 0], "{}", c.name);
+            }
+            returned |= c.returns_handle;
+        }
+        for name in ["HashSeqStart", "EventSeqStart", "StartAuthSess"] {
+            assert!(
+                m.iter().any(|c| c.name == name && c.returns_handle),
+                "{name}"
             );
         }
     }

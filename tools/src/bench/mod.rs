@@ -8,6 +8,7 @@ pub use client::{Client, Target};
 use std::fmt::Write as _;
 use std::io;
 use std::time::Instant;
+use tpm_proto::HEADER_SIZE;
 
 /// Latency of one command of the mix.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,9 +16,11 @@ pub struct CommandStats {
     pub name: &'static str,
     pub median_us: f64,
     pub p99_us: f64,
-    /// Response code of the last response (the placeholder engine answers
-    /// `TPM_RC_COMMAND_CODE` to everything: compare like with like).
+    /// Response code of the last response.
     pub rc: u32,
+    /// Responses (warm-up included) that were not `TPM_RC_SUCCESS`: a command that fails does
+    /// different work than one that succeeds, so its time is not comparable.
+    pub failures: usize,
 }
 
 /// The result of one benchmark run.
@@ -32,48 +35,141 @@ pub struct Report {
 
 /// Runs `warmup` untimed and `iterations` timed rounds of the mix.
 pub fn run(target: &Target, iterations: usize, warmup: usize, startup: bool) -> io::Result<Report> {
-    let mix = commands::mix();
-    let mut client = Client::connect(target)?;
-    let startup_rc = if startup {
-        let rsp = client.transact(&commands::startup_clear())?;
-        Some(crate::wire::response_code(rsp).ok_or_else(|| malformed("Startup"))?)
-    } else {
-        None
-    };
-    let mut samples = vec![Vec::with_capacity(iterations); mix.len()];
-    let mut rcs = vec![0u32; mix.len()];
+    let mut r = Runner::connect(target, iterations)?;
+    if startup {
+        r.startup()?;
+    }
     for round in 0..warmup + iterations {
-        for (i, c) in mix.iter().enumerate() {
-            let t0 = Instant::now();
-            let rsp = client.transact(&c.bytes)?;
-            let dt = t0.elapsed();
-            rcs[i] = crate::wire::response_code(rsp).ok_or_else(|| malformed(c.name))?;
-            if round >= warmup {
-                samples[i].push(dt.as_secs_f64() * 1e6);
+        r.round(round >= warmup)?;
+    }
+    r.finish()
+}
+
+/// The mix against one target over one persistent connection, a round at a time (so that a
+/// suite can interleave its targets round by round and machine noise hits them alike).
+#[derive(Debug)]
+pub struct Runner {
+    target: String,
+    client: Client,
+    mix: Vec<commands::BenchCommand>,
+    /// The mix's bytes, with returned handles filled in.
+    bytes: Vec<Vec<u8>>,
+    /// The handle the last handle-creating command returned (the placeholder until then; a
+    /// transport floor that answers with a bare header returns none).
+    handle: [u8; 4],
+    samples: Vec<Vec<f64>>,
+    rcs: Vec<u32>,
+    failures: Vec<usize>,
+    iterations: usize,
+    startup_rc: Option<u32>,
+}
+
+impl Runner {
+    pub fn connect(target: &Target, iterations: usize) -> io::Result<Runner> {
+        let mix = commands::mix();
+        let n = mix.len();
+        Ok(Runner {
+            target: target.to_string(),
+            client: Client::connect(target)?,
+            bytes: mix.iter().map(|c| c.bytes.clone()).collect(),
+            mix,
+            handle: [0x80, 0, 0, 0],
+            samples: vec![Vec::with_capacity(iterations); n],
+            rcs: vec![0; n],
+            failures: vec![0; n],
+            iterations,
+            startup_rc: None,
+        })
+    }
+
+    /// Sends `TPM2_Startup(CLEAR)`; its response code is reported, not required.
+    pub fn startup(&mut self) -> io::Result<()> {
+        let rsp = self.client.transact(&commands::startup_clear())?;
+        self.startup_rc =
+            Some(crate::wire::response_code(rsp).ok_or_else(|| malformed("Startup"))?);
+        Ok(())
+    }
+
+    /// Number of commands in the mix.
+    pub fn len(&self) -> usize {
+        self.mix.len()
+    }
+
+    /// Always false: the mix is not empty.
+    pub fn is_empty(&self) -> bool {
+        self.mix.is_empty()
+    }
+
+    /// One round of the mix; `timed` keeps its samples.
+    pub fn round(&mut self, timed: bool) -> io::Result<()> {
+        for i in 0..self.mix.len() {
+            self.step(i, timed)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the mix's `i`-th command (steps must go in mix order: later commands use handles
+    /// earlier ones return); `timed` keeps its sample.
+    pub fn step(&mut self, i: usize, timed: bool) -> io::Result<()> {
+        let c = &self.mix[i];
+        let cmd = &mut self.bytes[i];
+        if let Some(at) = c.handle_at {
+            cmd[at..at + 4].copy_from_slice(&self.handle);
+        }
+        let t0 = Instant::now();
+        let rsp = self.client.transact(cmd)?;
+        let dt = t0.elapsed();
+        let rc = crate::wire::response_code(rsp).ok_or_else(|| malformed(c.name))?;
+        self.rcs[i] = rc;
+        if rc != 0 {
+            self.failures[i] += 1;
+        } else if c.returns_handle {
+            if let Some(h) = rsp.get(HEADER_SIZE..HEADER_SIZE + 4) {
+                self.handle.copy_from_slice(h);
             }
         }
+        if timed {
+            self.samples[i].push(dt.as_secs_f64() * 1e6);
+        }
+        Ok(())
     }
-    client.close()?;
-    let commands = mix
-        .iter()
-        .zip(samples.iter_mut())
-        .zip(rcs)
-        .map(|((c, s), rc)| {
-            s.sort_by(f64::total_cmp);
-            CommandStats {
-                name: c.name,
-                median_us: median(s),
-                p99_us: percentile(s, 0.99),
-                rc,
-            }
+
+    /// Closes the connection and summarizes the samples.
+    pub fn finish(self) -> io::Result<Report> {
+        let Runner {
+            target,
+            client,
+            mix,
+            mut samples,
+            rcs,
+            failures,
+            iterations,
+            startup_rc,
+            ..
+        } = self;
+        client.close()?;
+        let commands = mix
+            .iter()
+            .zip(samples.iter_mut())
+            .zip(rcs.into_iter().zip(failures))
+            .map(|((c, s), (rc, failures))| {
+                s.sort_by(f64::total_cmp);
+                CommandStats {
+                    name: c.name,
+                    median_us: median(s),
+                    p99_us: percentile(s, 0.99),
+                    rc,
+                    failures,
+                }
+            })
+            .collect();
+        Ok(Report {
+            target,
+            iterations,
+            startup_rc,
+            commands,
         })
-        .collect();
-    Ok(Report {
-        target: target.to_string(),
-        iterations,
-        startup_rc,
-        commands,
-    })
+    }
 }
 
 fn malformed(what: &str) -> io::Error {
@@ -110,20 +206,20 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "  {:<14} {:>10} {:>10}  rc",
+            "  {:<16} {:>10} {:>10}  rc (failed responses)",
             "command", "median µs", "p99 µs"
         );
         for c in &self.commands {
             let _ = writeln!(
                 s,
-                "  {:<14} {:>10.1} {:>10.1}  {:#x}",
-                c.name, c.median_us, c.p99_us, c.rc
+                "  {:<16} {:>10.1} {:>10.1}  {:#x} ({})",
+                c.name, c.median_us, c.p99_us, c.rc, c.failures
             );
         }
         s
     }
 
-    /// One JSON line: `{"target":…,"iterations":…,"commands":{"GetRandom":{"median_us":…,"p99_us":…,"rc":…},…}}`.
+    /// One JSON line: `{"target":…,"iterations":…,"commands":{"GetRandom":{"median_us":…,"p99_us":…,"rc":…,"failures":…},…}}`.
     pub fn json(&self, label: &str) -> String {
         let mut s = format!(
             "{{\"target\":{},\"iterations\":{},\"commands\":{{",
@@ -134,11 +230,12 @@ impl Report {
             let sep = if i == 0 { "" } else { "," };
             let _ = write!(
                 s,
-                "{sep}{}:{{\"median_us\":{:.2},\"p99_us\":{:.2},\"rc\":{}}}",
+                "{sep}{}:{{\"median_us\":{:.2},\"p99_us\":{:.2},\"rc\":{},\"failures\":{}}}",
                 json_str(c.name),
                 c.median_us,
                 c.p99_us,
-                c.rc
+                c.rc,
+                c.failures
             );
         }
         s.push_str("}}");
@@ -146,7 +243,7 @@ impl Report {
     }
 }
 
-fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for ch in s.chars() {
         match ch {
@@ -186,11 +283,12 @@ mod tests {
                 median_us: 1.0,
                 p99_us: 2.5,
                 rc: 0x143,
+                failures: 2,
             }],
         };
         assert_eq!(
             r.json("swtpm \"a\""),
-            r#"{"target":"swtpm \"a\"","iterations":3,"commands":{"GetRandom":{"median_us":1.00,"p99_us":2.50,"rc":323}}}"#
+            r#"{"target":"swtpm \"a\"","iterations":3,"commands":{"GetRandom":{"median_us":1.00,"p99_us":2.50,"rc":323,"failures":2}}}"#
         );
     }
 }

@@ -302,9 +302,12 @@ fn run<P: Platform>(
     let raw_params = r.rest();
     sessions.authorize(tpm, desc, &handles, locality, raw_params)?;
 
-    // The first parameter is decrypted in a copy of the parameter area.
-    let mut decrypted = [0u8; tpm_proto::MAX_COMMAND_SIZE];
+    // The first parameter is decrypted in a copy of the parameter area. The buffer is only
+    // initialized (zeroed) when a session decrypts: zeroing 4 KiB for every command was a
+    // measurable share of the fastest commands.
+    let mut decrypted: [u8; tpm_proto::MAX_COMMAND_SIZE];
     let params = if sessions.has_decrypt() {
+        decrypted = [0u8; tpm_proto::MAX_COMMAND_SIZE];
         let copy = decrypted
             .get_mut(..raw_params.len())
             .ok_or(Rc::CommandSize)?;
