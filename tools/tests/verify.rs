@@ -200,6 +200,17 @@ fn every_vector_passes_with_a_certificate_directory() {
             "VCEK -> ASK -> ARK"
         };
         assert!(chain.contains(want), "{chain}");
+        assert_eq!(
+            out.contains("INFO mitigation vectors:"),
+            v.name.contains("-v5-"),
+            "{out}"
+        );
+        if v.name == "genoa-v5-routex" {
+            assert!(
+                out.contains("INFO mitigation vectors: launch 0xb, current 0xb"),
+                "{out}"
+            );
+        }
     }
 }
 

@@ -499,5 +499,7 @@ fn summary(r: &SnpReport, source: String, product: Option<Product>) -> Summary {
             hex::encode(&r.current_tcb),
             Tcb::decode(r.current_tcb, turin)
         ),
+        cpuid: r.cpuid(),
+        mit_vectors: (r.version >= 5).then_some((r.launch_mit_vector, r.current_mit_vector)),
     }
 }

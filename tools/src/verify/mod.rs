@@ -124,6 +124,10 @@ pub struct Summary {
     pub chip_id: String,
     pub reported_tcb: String,
     pub current_tcb: String,
+    /// CPUID family/model/stepping (version 3 and later).
+    pub cpuid: Option<(u8, u8, u8)>,
+    /// LAUNCH_MIT_VECTOR and CURRENT_MIT_VECTOR (version 5 and later).
+    pub mit_vectors: Option<(u64, u64)>,
 }
 
 /// The result of [`run`].

@@ -20,6 +20,18 @@ pub fn text(o: &Outcome) -> String {
             "INFO tcb: reported {}, current {}",
             r.reported_tcb, r.current_tcb
         );
+        if let Some((f, m, st)) = r.cpuid {
+            let _ = writeln!(
+                s,
+                "INFO cpuid: family {f:#04x}, model {m:#04x}, stepping {st:#04x}"
+            );
+        }
+        if let Some((launch, current)) = r.mit_vectors {
+            let _ = writeln!(
+                s,
+                "INFO mitigation vectors: launch {launch:#x}, current {current:#x}"
+            );
+        }
     }
     for c in &o.checks {
         let _ = writeln!(s, "{} {}: {}", c.status.word(), c.name, c.detail);

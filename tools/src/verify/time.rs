@@ -53,7 +53,7 @@ fn to_unix(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Result<i64, Stri
 /// `YYMMDDHHMMSSZ`; YY below 50 is 20YY (RFC 5280 §4.1.2.5.1).
 pub fn parse_utc_time(s: &str) -> Result<i64, String> {
     let b = s.as_bytes();
-    if b.len() != 13 || b[12] != b'Z' {
+    if !s.is_ascii() || b.len() != 13 || b[12] != b'Z' {
         return Err(alloc::format!("bad UTCTime {s:?}"));
     }
     let f = |i: usize| digits(&s[i..i + 2]).ok_or_else(|| alloc::format!("bad UTCTime {s:?}"));
@@ -65,7 +65,7 @@ pub fn parse_utc_time(s: &str) -> Result<i64, String> {
 /// `YYYYMMDDHHMMSSZ` (RFC 5280 §4.1.2.5.2).
 pub fn parse_generalized_time(s: &str) -> Result<i64, String> {
     let b = s.as_bytes();
-    if b.len() != 15 || b[14] != b'Z' {
+    if !s.is_ascii() || b.len() != 15 || b[14] != b'Z' {
         return Err(alloc::format!("bad GeneralizedTime {s:?}"));
     }
     let bad = || alloc::format!("bad GeneralizedTime {s:?}");
@@ -156,6 +156,9 @@ mod tests {
         assert!(parse_utc_time("250230000000Z").is_err());
         assert!(parse_utc_time("2512102214Z").is_err());
         assert!(parse_generalized_time("2050010100000+Z").is_err());
+        // Multi-byte characters must not split a slice.
+        assert!(parse_utc_time("2é0101000000Z").is_err());
+        assert!(parse_generalized_time("2é050101000000Z").is_err());
     }
 
     #[test]
