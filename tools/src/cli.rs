@@ -38,6 +38,10 @@ pub enum Command {
     /// Start `evtpm serve --swtpm`, swtpm and `evtpm bench-echo`, run the same mix against all
     /// three and print a comparison table.
     BenchSuite(SuiteArgs),
+    /// Verify an SEV-SNP attestation report (AMD chain, signature, VMPL, policy, TCB,
+    /// measurement) and its binding of the EK; usable as Keylime's ek_check_script.
+    #[command(after_help = crate::verify::cmd::VERIFY_HELP)]
+    Verify(crate::verify::cmd::VerifyArgs),
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -158,12 +162,16 @@ pub struct SuiteArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Verify(a) = &cli.command {
+        return crate::verify::cmd::run(a);
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let result = match cli.command {
         Command::Serve(a) => serve(a),
         Command::BenchEcho(a) => echo(a),
         Command::Bench(a) => bench_one(a),
         Command::BenchSuite(a) => bench::suite::run(&a),
+        Command::Verify(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

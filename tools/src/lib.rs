@@ -1,8 +1,12 @@
 //! evtpm host tools: `serve` puts the engine behind the MS-simulator and swtpm socket protocols;
-//! `bench` times a command mix over either protocol against evtpm, swtpm or an echo server.
+//! `bench` times a command mix over either protocol against evtpm, swtpm or an echo server;
+//! `verify` checks SEV-SNP attestation reports and the EK binding they carry.
+
+extern crate alloc;
 
 pub mod bench;
 pub mod cli;
 pub mod platform;
 pub mod serve;
+pub mod verify;
 pub mod wire;
