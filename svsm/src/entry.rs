@@ -50,13 +50,23 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
 
     // With a second serial port the host is there to play the guest (`qemu-test` platform):
-    // serve it the untouched engine (not even started). Without one, self-test and leave.
+    // serve it the vTPM service — the engine not even started, its EKs derived and cached first.
+    // Without one, self-test and leave.
     if platform::qemu_test::com2_present() {
+        let start = clock.now_ms();
+        let service = match crate::service::VtpmService::new(tpm) {
+            Ok(s) => s,
+            Err(rc) => {
+                error!("EK derivation failed: {rc:?}");
+                platform::exit(QemuExit::Failure);
+            }
+        };
         info!(
-            "COM2 present: serving the qemu-test platform ({} ms since entry)",
+            "EKs ready (RSA-2048 L-1, ECC P-256 L-2) in {} ms; serving the qemu-test platform ({} ms since entry)",
+            clock.now_ms() - start,
             clock.now_ms()
         );
-        platform::qemu_test::run(tpm, mm::image());
+        platform::qemu_test::run(service, mm::image());
     }
 
     let report = selftest::run(&mut tpm);

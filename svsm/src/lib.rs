@@ -26,3 +26,4 @@ pub mod mm;
 pub mod platform;
 pub mod protocol;
 pub mod selftest;
+pub mod service;
