@@ -138,7 +138,7 @@ fn corrupt(c: &mut Cursor<'_>, mut cmd: Vec<u8>) -> Vec<u8> {
     match how % 4 {
         0 => cmd[at] ^= c.u8() | 1,
         1 => cmd.truncate(at),
-        2 => cmd[2..6].copy_from_slice(&(c.u16() as u32).to_be_bytes()),
+        2 if cmd.len() >= 6 => cmd[2..6].copy_from_slice(&u32::from(c.u16()).to_be_bytes()),
         _ => cmd[at] = c.u8(),
     }
     cmd
