@@ -18,8 +18,9 @@ MSSIM_PORT ?= 2321
 RUN_TCTI ?= mssim:host=$(MSSIM_HOST),port=$(MSSIM_PORT)
 # Extra arguments for `make bench` (e.g. BENCH_ARGS="--iterations 5000").
 BENCH_ARGS ?=
-# Seconds per fuzz target for `make fuzz`.
+# Seconds per fuzz target for `make fuzz`, and the memory limit of each (state must not grow).
 SECONDS ?= 60
+FUZZ_RSS_MB ?= 512
 
 APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-dev qemu-system-x86 \
 	busybox-static python3-pip
@@ -141,6 +142,9 @@ fuzz: deps-fuzz
 	@test -d fuzz || { echo "fuzz: no fuzz/ crate" >&2; exit 1; }
 	cd fuzz
 	export RUSTC_BOOTSTRAP=1
+	# ASan's default 256 MB quarantine of freed memory would count against the RSS limit, which
+	# is there to catch state that grows; the targets are safe Rust, so a small one will do.
+	export ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16}
 	targets=$$($(CARGO) fuzz list)
 	[[ -n "$$targets" ]] || { echo "fuzz: cargo fuzz list found no targets" >&2; exit 1; }
 	logs=$$(mktemp -d -t evtpm-fuzz.XXXXXX)
@@ -149,7 +153,12 @@ fuzz: deps-fuzz
 	for t in $$targets; do
 		echo "==> fuzz $$t for $(SECONDS) s"
 		note=
-		if ! $(CARGO) fuzz run "$$t" -- -max_total_time=$(SECONDS) 2>&1 | tee "$$logs/$$t"; then
+		# New inputs go to corpus/<t> (ignored); the committed seeds/<t> are read as well.
+		corpora=("$$PWD/corpus/$$t")
+		mkdir -p "$${corpora[0]}"
+		if [[ -d seeds/$$t ]]; then corpora+=("$$PWD/seeds/$$t"); fi
+		if ! $(CARGO) fuzz run "$$t" "$${corpora[@]}" -- -max_total_time=$(SECONDS) \
+			-rss_limit_mb=$(FUZZ_RSS_MB) 2>&1 | tee "$$logs/$$t"; then
 			failed=1 note=" (FAILED)"
 		fi
 		crashes=$$(grep -c 'Test unit written to' "$$logs/$$t" || true)

@@ -77,6 +77,27 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The state of a server around `machine`, and the receiving end of its stop requests. The
+    /// connection handlers (`mssim::serve_*`, `swtpm::serve_*`) need only this, so they can
+    /// also be driven without sockets (the fuzz targets do).
+    pub fn new(
+        machine: Machine,
+        deadlines: Deadlines,
+        max_connections: usize,
+    ) -> (Shared, mpsc::Receiver<Stop>) {
+        let (stop_tx, stop_rx) = mpsc::channel();
+        let shared = Shared {
+            machine: Mutex::new(machine),
+            swtpm_locality: AtomicU8::new(0),
+            deadlines,
+            max_connections: max_connections.max(1),
+            active: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            stop_tx: Mutex::new(stop_tx),
+        };
+        (shared, stop_rx)
+    }
+
     /// The machine, or [`Failed`] if the engine panicked earlier (its state is then suspect and
     /// every later command answers `TPM_RC_FAILURE`).
     pub fn machine(&self) -> Result<MutexGuard<'_, Machine>, Failed> {
@@ -207,18 +228,10 @@ impl Server {
             Some(p) => Some((p.clone(), ctrl_unix::bind(p)?)),
             None => None,
         };
-        let (stop_tx, stop_rx) = mpsc::channel();
-        let shared = Arc::new(Shared {
-            machine: Mutex::new(Machine::new(backend, opts.startup_clear)),
-            swtpm_locality: AtomicU8::new(0),
-            deadlines: opts.deadlines,
-            max_connections: opts.max_connections.max(1),
-            active: AtomicUsize::new(0),
-            stopping: AtomicBool::new(false),
-            stop_tx: Mutex::new(stop_tx),
-        });
+        let machine = Machine::new(backend, opts.startup_clear);
+        let (shared, stop_rx) = Shared::new(machine, opts.deadlines, opts.max_connections);
         Ok(Server {
-            shared,
+            shared: Arc::new(shared),
             stop_rx,
             tcp,
             unix,
