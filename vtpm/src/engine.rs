@@ -154,6 +154,8 @@ pub struct Tpm<P: Platform> {
     pub(crate) null_h: Hierarchy,
     pub(crate) lockout_auth: AuthValue,
     pub(crate) lockout_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// `TPM_PT_ALGORITHM_SET` (`TPM2_SetAlgorithmSet`).
+    pub(crate) algorithm_set: u32,
     /// Which hierarchies are enabled (`TPM2_HierarchyControl`).
     pub(crate) enables: Enables,
     /// Dictionary-attack state.
@@ -219,6 +221,7 @@ impl<P: Platform> Tpm<P> {
             disable_clear: false,
             da: crate::da::DaState::new(),
             enables: Enables::ALL,
+            algorithm_set: 0,
             pcrs: Pcrs::new(),
             saved_pcrs: None,
             objects,

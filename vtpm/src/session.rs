@@ -22,6 +22,8 @@ pub(crate) enum ParamCipher {
 pub(crate) struct Session {
     pub kind: Se,
     pub hash: HashAlg,
+    /// `Time` when the session started (policy expirations count from it).
+    pub start_time: u64,
     /// The last nonce the TPM returned (nonceOlder for the next command).
     pub nonce_tpm: Digest,
     /// `sessionKey` (Part 1, 19.6.8); empty for an unbound, unsalted session.

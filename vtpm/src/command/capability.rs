@@ -335,7 +335,7 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
         ),
         (Pt::NvCounters, tpm.nv.counters() as u32),
         (Pt::NvCountersAvail, tpm.nv.counters_avail() as u32),
-        (Pt::AlgorithmSet, 0),
+        (Pt::AlgorithmSet, tpm.algorithm_set),
         (Pt::LoadedCurves, CURVES.len() as u32),
         (Pt::LockoutCounter, tpm.da.failed_tries),
         (Pt::MaxAuthFail, tpm.da.max_tries),

@@ -194,3 +194,16 @@ pub(crate) fn change_pps<P: Platform>(
     tpm.objects.flush_all();
     Ok(())
 }
+
+/// `TPM2_SetAlgorithmSet(authHandle, algorithmSet)` (Part 3, 27.2): recorded and reported as
+/// `TPM_PT_ALGORITHM_SET`; this TPM has one algorithm set.
+pub(crate) fn set_algorithm_set<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let set: u32 = cmd.param()?;
+    cmd.end()?;
+    tpm.algorithm_set = set;
+    Ok(())
+}

@@ -106,6 +106,7 @@ pub(crate) fn start_auth_session<P: Platform>(
     let session = Session {
         kind,
         hash,
+        start_time: tpm.time_now(),
         nonce_tpm,
         session_key,
         cipher,

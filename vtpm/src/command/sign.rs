@@ -222,7 +222,11 @@ pub(crate) fn verified_ticket<P: Platform>(
 }
 
 /// `CryptValidateSignature` (unnumbered codes: `TPM_RC_SCHEME`, `TPM_RC_SIGNATURE`).
-fn validate_signature(k: &LoadedKey, digest: &[u8], sig: &TpmtSignature<'_>) -> Result<(), Rc> {
+pub(crate) fn validate_signature(
+    k: &LoadedKey,
+    digest: &[u8],
+    sig: &TpmtSignature<'_>,
+) -> Result<(), Rc> {
     match (&k.public_key, sig) {
         (_, TpmtSignature::Null) => Err(Rc::Signature),
         (PublicKey::Rsa(pk), TpmtSignature::RsaSsa(s) | TpmtSignature::RsaPss(s)) => {
