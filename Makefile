@@ -22,18 +22,21 @@ BENCH_ARGS ?=
 SECONDS ?= 60
 FUZZ_RSS_MB ?= 512
 
-APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-dev qemu-system-x86 \
-	busybox-static python3-pip
+APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon \
+	libtss2-dev qemu-system-x86 busybox-static python3-pip
+# The Python real-client tests (tests/py: Keylime's code, the kernel's HMAC sessions).
+PY_REQUIREMENTS := tests/py/requirements.txt
 # Not root (a developer's machine): apt-get goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps deps-apt deps-rust deps-fuzz build firmware test lint qemu-smoke run bench conformance \
+.PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test lint qemu-smoke run bench conformance \
 	fuzz clean
 
 help:
 	@echo "make run           build, serve the TPM on $(MSSIM_HOST):$(MSSIM_PORT), run a tpm2-tools demo"
 	@echo "make test          everything CI checks: fmt, clippy, firmware + QEMU boot, cargo test"
-	@echo "make deps          apt packages, the Rust firmware target, rustfmt and clippy"
+	@echo "make deps          apt packages, the Rust firmware target, rustfmt and clippy, the"
+	@echo "                   Python test packages (tests/py/requirements.txt)"
 	@echo "make build         host binaries (target/debug/evtpm)"
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
 	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
@@ -44,7 +47,7 @@ help:
 
 ## ---- dependencies -------------------------------------------------------------------------
 
-deps: deps-apt deps-rust
+deps: deps-apt deps-rust deps-py
 
 deps-apt:
 	@missing=()
@@ -68,6 +71,17 @@ deps-rust:
 	for c in rustfmt clippy; do
 		grep -q "^$$c" <<<"$$installed_components" || rustup component add "$$c"
 	done
+
+# pip only when tests/py/check_deps.py finds something missing or at another version. Debian's
+# own python3 refuses `pip install` outside a venv (PEP 668) unless told otherwise.
+deps-py: deps-apt
+	@if ! python3 tests/py/check_deps.py >/dev/null 2>&1; then
+		echo "deps: installing the Python test packages ($(PY_REQUIREMENTS))"
+		python3 -m pip install -q --disable-pip-version-check -r $(PY_REQUIREMENTS) \
+			|| python3 -m pip install -q --disable-pip-version-check --break-system-packages \
+				-r $(PY_REQUIREMENTS)
+		python3 tests/py/check_deps.py
+	fi
 
 deps-fuzz: deps-rust
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
