@@ -110,8 +110,8 @@ lint: deps-rust
 # that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
 # engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
 test: deps lint build qemu-smoke
-	EVTPM_FIRMWARE=$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
-	EVTPM_FIRMWARE=$(FIRMWARE) $(CARGO) test --workspace
+	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
+	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) $(CARGO) test --workspace
 
 ## ---- demo -----------------------------------------------------------------------------------
 
