@@ -403,3 +403,13 @@ pub fn tpm2_with_stdin(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
         .env_remove("TPM2TOOLS_ENABLE_ERRATA");
     run_with_timeout(cmd, stdin, TOOL_TIMEOUT)
 }
+
+/// An `Output` for an assertion message: status, stdout and stderr.
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -4,17 +4,7 @@
 //! without an inner wrapper) and import, keys imported from PEM files, and sessions salted with
 //! loaded RSA and ECC keys.
 
-use evtpm_tests::{each_endpoint, tpm2, Endpoint, Server, TempDir};
-use std::process::Output;
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use evtpm_tests::{each_endpoint, show, tpm2, Endpoint, Server, TempDir};
 
 /// Runs a tpm2 subcommand, asserting success, then flushes transient objects; returns stdout.
 #[track_caller]

@@ -2,20 +2,10 @@
 //! counters, extend and bit-field indices, locks, index authValues and the NV handle list, with
 //! values checked independently (the test computes digests and Names itself).
 
-use evtpm_tests::{each_endpoint, hexs, tpm2, Endpoint, Server, TempDir};
+use evtpm_tests::{each_endpoint, hexs, show, tpm2, Endpoint, Server, TempDir};
 use sha2::Digest;
-use std::process::Output;
 
 const IDX: u32 = 0x0150_0016;
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Runs a tpm2 subcommand, asserting success; returns stdout as bytes.
 #[track_caller]

@@ -6,18 +6,8 @@
 //! Transient objects are flushed after each tool: without a resource manager every tool that
 //! loads a context leaves the object loaded, and the reference TPM has only three slots.
 
-use evtpm_tests::{each_endpoint, tpm2, Endpoint, Server, TempDir};
+use evtpm_tests::{each_endpoint, show, tpm2, Endpoint, Server, TempDir};
 use sha2::Digest;
-use std::process::Output;
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Runs a tpm2 subcommand, asserting success, then flushes transient objects; returns stdout.
 #[track_caller]

@@ -3,17 +3,7 @@
 //! and verifies, policy digests that must equal what the reference TPM computes (they are pure
 //! functions of the assertions, Part 3, 23), and a hierarchy authorized by its policy.
 
-use evtpm_tests::{each_endpoint, tpm2, Endpoint, Server, TempDir};
-use std::process::Output;
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use evtpm_tests::{each_endpoint, show, tpm2, Endpoint, Server, TempDir};
 
 #[track_caller]
 fn ok(server: &Server, args: &[&str]) -> String {

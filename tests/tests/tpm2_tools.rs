@@ -2,10 +2,9 @@
 //! PCRs, hashing, randomness, self-test and the clock, with values checked independently (the
 //! test computes the expected digests itself).
 
-use evtpm_tests::{each_endpoint, hexs, tpm2, tpm2_with_stdin, Endpoint, Server, TempDir};
+use evtpm_tests::{each_endpoint, hexs, show, tpm2, tpm2_with_stdin, Endpoint, Server, TempDir};
 use sha2::Digest;
 use std::collections::BTreeMap;
-use std::process::Output;
 use std::time::Duration;
 
 /// The PCR banks evtpm allocates by default; the reference (libtpms) also has SHA-512.
@@ -24,15 +23,6 @@ fn digest(bank: &str, data: &[u8]) -> Vec<u8> {
 /// PCR_new = H(PCR_old || d), TPM 2.0 Part 1, 17.2.
 fn extended(bank: &str, old: &[u8], d: &[u8]) -> Vec<u8> {
     digest(bank, &[old, d].concat())
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Runs a tpm2 subcommand, asserting success; returns stdout.
