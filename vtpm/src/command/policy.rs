@@ -295,53 +295,66 @@ fn apply_parameters(s: &mut Session, cp: &[u8], timeout: Option<u64>) {
     }
 }
 
-/// Writes `timeout` and a `TPMT_TK_AUTH` (Part 2, 10.7.5). A ticket is issued only for a
-/// negative expiration: `HMAC(proof, tag || timeout || expiresOnReset || cpHashA || policyRef ||
-/// authName)` (reference `TicketComputeAuth`); otherwise the NULL ticket and an empty timeout.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the ticket's inputs, as Part 2 lists them"
-)]
-fn write_auth_ticket<P: Platform>(
-    tpm: &Tpm<P>,
-    rsp: &mut Response<'_>,
+/// The parameters of a PolicySecret or PolicySigned assertion that go into the policy digest
+/// and the ticket.
+struct Assertion<'a> {
+    cc: Cc,
+    /// `TPM_ST_AUTH_SECRET` or `TPM_ST_AUTH_SIGNED`.
     tag: St,
-    hierarchy: Handle,
-    timeout: Option<u64>,
+    nonce: &'a [u8],
+    cp: &'a [u8],
+    policy_ref: &'a [u8],
     expiration: i32,
-    nonce_empty: bool,
-    cp: &[u8],
-    policy_ref: &[u8],
-    name: &[u8],
+    /// Name of the authorizing entity.
+    name: &'a [u8],
+    /// Hierarchy of the authorizing entity (the ticket's proof).
+    hierarchy: Handle,
+}
+
+/// Completes an assertion whose checks have passed: records cpHashA and the timeout, extends the
+/// digest (`PolicyUpdate`), and writes `timeout` and a `TPMT_TK_AUTH` (Part 2, 10.7.5). A ticket
+/// is issued only for a negative expiration on a real session: `HMAC(proof, tag || timeout ||
+/// expiresOnReset || cpHashA || policyRef || authName)` (reference `TicketComputeAuth`);
+/// otherwise the NULL ticket and an empty timeout.
+fn finish_assertion<P: Platform>(
+    tpm: &mut Tpm<P>,
+    rsp: &mut Response<'_>,
+    session: Handle,
+    a: &Assertion<'_>,
+    timeout: Option<u64>,
 ) -> Result<(), Rc> {
-    let proof = match hierarchy {
+    let s = session_mut(tpm, session, 2)?;
+    apply_parameters(s, a.cp, timeout);
+    update_with_ref(s, a.cc, a.name, a.policy_ref);
+    let trial = s.kind == Se::Trial;
+    let proof = match a.hierarchy {
         Handle::Owner => Some(&tpm.owner_h.proof),
         Handle::Endorsement => Some(&tpm.endorsement_h.proof),
         Handle::Platform => Some(&tpm.platform_h.proof),
         _ => None,
     };
     match (timeout, proof) {
-        (Some(t), Some(proof)) if expiration < 0 => {
+        (Some(t), Some(proof)) if a.expiration < 0 && !trial => {
             rsp.sized(&t.to_be_bytes())?;
             let mac = Hmac::mac(
                 tpm_proto::HashAlg::Sha256,
                 &proof[..],
                 &[
-                    &tag.0.to_be_bytes(),
+                    &a.tag.0.to_be_bytes(),
                     &t.to_be_bytes(),
-                    &[nonce_empty as u8],
-                    cp,
-                    policy_ref,
-                    name,
+                    &[a.nonce.is_empty() as u8],
+                    a.cp,
+                    a.policy_ref,
+                    a.name,
                 ],
             );
-            rsp.u16(tag.0)?;
-            rsp.u32(hierarchy.0)?;
+            rsp.u16(a.tag.0)?;
+            rsp.u32(a.hierarchy.0)?;
             rsp.sized(mac.as_bytes())
         }
         _ => {
             rsp.sized(&[])?;
-            rsp.u16(tag.0)?;
+            rsp.u16(a.tag.0)?;
             rsp.u32(Handle::Null.0)?;
             rsp.sized(&[])
         }
@@ -379,22 +392,17 @@ pub(crate) fn policy_secret<P: Platform>(
     let now = tpm.time_now();
     let s = session_mut(tpm, cmd.handle(1), 2)?;
     let timeout = policy_parameter_checks(s, nonce.0, cp.0, expiration, now)?;
-    apply_parameters(s, cp.0, timeout);
-    update_with_ref(s, Cc::PolicySecret, name.as_bytes(), policy_ref.0);
-    let trial = s.kind == Se::Trial;
-    let hierarchy = if trial { Handle::Null } else { hierarchy };
-    write_auth_ticket(
-        tpm,
-        rsp,
-        St::AuthSecret,
-        hierarchy,
-        timeout,
+    let a = Assertion {
+        cc: Cc::PolicySecret,
+        tag: St::AuthSecret,
+        nonce: nonce.0,
+        cp: cp.0,
+        policy_ref: policy_ref.0,
         expiration,
-        nonce.is_empty(),
-        cp.0,
-        policy_ref.0,
-        name.as_bytes(),
-    )
+        name: name.as_bytes(),
+        hierarchy,
+    };
+    finish_assertion(tpm, rsp, cmd.handle(1), &a, timeout)
 }
 
 /// `TPM2_PolicySigned(authObject, policySession, nonceTPM, cpHashA, policyRef, expiration,
@@ -442,22 +450,17 @@ pub(crate) fn policy_signed<P: Platform>(
         super::sign::validate_signature(key, a_hash.as_bytes(), &sig.0)
             .map_err(|rc| rc.param(5))?;
     }
-    let s = session_mut(tpm, cmd.handle(1), 2)?;
-    apply_parameters(s, cp.0, timeout);
-    update_with_ref(s, Cc::PolicySigned, name.as_bytes(), policy_ref.0);
-    let hierarchy = if trial { Handle::Null } else { hierarchy };
-    write_auth_ticket(
-        tpm,
-        rsp,
-        St::AuthSigned,
-        hierarchy,
-        timeout,
+    let a = Assertion {
+        cc: Cc::PolicySigned,
+        tag: St::AuthSigned,
+        nonce: nonce.0,
+        cp: cp.0,
+        policy_ref: policy_ref.0,
         expiration,
-        nonce.is_empty(),
-        cp.0,
-        policy_ref.0,
-        name.as_bytes(),
-    )
+        name: name.as_bytes(),
+        hierarchy,
+    };
+    finish_assertion(tpm, rsp, cmd.handle(1), &a, timeout)
 }
 
 /// `TPM2_PolicyAuthorize(approvedPolicy, policyRef, keySign, checkTicket)`: replaces the digest
