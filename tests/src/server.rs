@@ -413,3 +413,33 @@ pub fn show(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Runs a tpm2 subcommand, asserting success, then flushes transient objects (without a resource
+/// manager every tool that loads a context leaves it loaded; the reference has three slots).
+/// Returns stdout.
+#[track_caller]
+pub fn tpm2_ok_flushed(server: &Server, args: &[&str]) -> String {
+    let o = tpm2(server, args);
+    assert!(
+        o.status.success(),
+        "{}: tpm2 {args:?} failed: {}",
+        server.endpoint(),
+        show(&o)
+    );
+    flush_transient(server);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `tpm2_flushcontext -t`, asserting success.
+#[track_caller]
+pub fn flush_transient(server: &Server) {
+    let o = tpm2(server, &["flushcontext", "-t"]);
+    assert!(o.status.success(), "flushcontext -t: {}", show(&o));
+}
+
+impl TempDir {
+    /// The path of `name` in this directory, as a string for a tool's command line.
+    pub fn path_of(&self, name: &str) -> String {
+        self.path().join(name).display().to_string()
+    }
+}

@@ -212,7 +212,7 @@ impl Drop for Abrmd {
 }
 
 fn p(dir: &TempDir, name: &str) -> String {
-    dir.path().join(name).display().to_string()
+    dir.path_of(name)
 }
 
 /// The value of `sha256:16` from `tpm2_pcrread` output.

@@ -4,26 +4,7 @@
 //! without an inner wrapper) and import, keys imported from PEM files, and sessions salted with
 //! loaded RSA and ECC keys.
 
-use evtpm_tests::{each_endpoint, show, tpm2, Endpoint, Server, TempDir};
-
-/// Runs a tpm2 subcommand, asserting success, then flushes transient objects; returns stdout.
-#[track_caller]
-fn ok(server: &Server, args: &[&str]) -> String {
-    let o = tpm2(server, args);
-    assert!(
-        o.status.success(),
-        "{}: tpm2 {args:?} failed: {}",
-        server.endpoint(),
-        show(&o)
-    );
-    flush(server);
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn flush(server: &Server) {
-    let o = tpm2(server, &["flushcontext", "-t"]);
-    assert!(o.status.success(), "flushcontext -t: {}", show(&o));
-}
+use evtpm_tests::{each_endpoint, show, tpm2, tpm2_ok_flushed as ok, Endpoint, Server, TempDir};
 
 fn started(ep: Endpoint) -> Server {
     let s = Server::start(ep);
@@ -31,13 +12,8 @@ fn started(ep: Endpoint) -> Server {
     s
 }
 
-/// A path in `dir` as a string.
 fn p(dir: &TempDir, name: &str) -> String {
-    dir.path()
-        .join(name)
-        .to_str()
-        .expect("utf-8 path")
-        .to_string()
+    dir.path_of(name)
 }
 
 #[test]

@@ -6,22 +6,11 @@
 //! Transient objects are flushed after each tool: without a resource manager every tool that
 //! loads a context leaves the object loaded, and the reference TPM has only three slots.
 
-use evtpm_tests::{each_endpoint, show, tpm2, Endpoint, Server, TempDir};
+use evtpm_tests::{
+    each_endpoint, flush_transient as flush, show, tpm2, tpm2_ok_flushed as ok, Endpoint, Server,
+    TempDir,
+};
 use sha2::Digest;
-
-/// Runs a tpm2 subcommand, asserting success, then flushes transient objects; returns stdout.
-#[track_caller]
-fn ok(server: &Server, args: &[&str]) -> String {
-    let o = tpm2(server, args);
-    assert!(
-        o.status.success(),
-        "{}: tpm2 {args:?} failed: {}",
-        server.endpoint(),
-        show(&o)
-    );
-    flush(server);
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Runs a tpm2 subcommand, asserting failure; returns stderr.
 #[track_caller]
@@ -37,24 +26,14 @@ fn fails(server: &Server, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn flush(server: &Server) {
-    let o = tpm2(server, &["flushcontext", "-t"]);
-    assert!(o.status.success(), "flushcontext -t: {}", show(&o));
-}
-
 fn started(ep: Endpoint) -> Server {
     let s = Server::start(ep);
     ok(&s, &["startup", "-c"]);
     s
 }
 
-/// A path in `dir` as a string.
 fn p(dir: &TempDir, name: &str) -> String {
-    dir.path()
-        .join(name)
-        .to_str()
-        .expect("utf-8 path")
-        .to_string()
+    dir.path_of(name)
 }
 
 /// The value of a `key: value` line of tool output.
