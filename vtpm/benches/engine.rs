@@ -41,6 +41,7 @@ const CC_STARTUP: u32 = 0x144;
 const CC_GET_RANDOM: u32 = 0x17B;
 const CC_PCR_EXTEND: u32 = 0x182;
 const CC_PCR_READ: u32 = 0x17E;
+const CC_PCR_EVENT: u32 = 0x13C;
 const CC_GET_CAPABILITY: u32 = 0x17A;
 const CC_HASH: u32 = 0x17D;
 const CC_READ_CLOCK: u32 = 0x181;
@@ -180,6 +181,17 @@ fn benches(c: &mut Criterion) {
         c,
         "PCR_Extend(16, SHA-256, password)",
         pcr_extend(&pw_area()),
+    );
+
+    // PCR_Event(16, 32 B): one digest per active bank of the event data, then one extend each.
+    let mut event = PCR.to_be_bytes().to_vec();
+    event.extend_from_slice(&pw_area());
+    event.extend_from_slice(&32u16.to_be_bytes());
+    event.extend_from_slice(&[0x3C; 32]);
+    bench_fixed(
+        c,
+        "PCR_Event(16, 32 B, password)",
+        cmd(SESSIONS, CC_PCR_EVENT, &event),
     );
 
     // TPML_PCR_SELECTION: SHA-256, PCRs 0..7.

@@ -372,6 +372,13 @@ impl Objects {
     }
 
     /// Removes a transient object.
+    /// Drops a transient object where it lies (no copy out of the slot, unlike [`Objects::remove`]).
+    pub fn discard(&mut self, h: Handle) {
+        if let Some(slot) = Self::index(h).and_then(|i| self.slots.get_mut(i)) {
+            *slot = None;
+        }
+    }
+
     pub fn remove(&mut self, h: Handle) -> Option<Object> {
         self.slots.get_mut(Self::index(h)?)?.take()
     }
@@ -465,9 +472,9 @@ pub(crate) fn hmac_start(alg: HashAlg, key: &[u8]) -> SequenceKind {
 }
 
 /// Completes an HMAC sequence: `H(key ⊕ opad || inner)`.
-pub(crate) fn hmac_finish(inner: ResumableHash, outer_key: &[u8]) -> crate::crypto::Digest {
+pub(crate) fn hmac_finish(inner: &mut ResumableHash, outer_key: &[u8]) -> crate::crypto::Digest {
     let alg = inner.alg();
-    let i = inner.finish();
+    let i = inner.finish_in_place();
     Hasher::digest(alg, &[outer_key, i.as_bytes()])
 }
 

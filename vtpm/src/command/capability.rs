@@ -125,12 +125,27 @@ pub(crate) fn get_capability<P: Platform>(
             false
         }
         Cap::TpmProperties => {
+            // TPML_TAGGED_TPM_PROPERTY, marshalled into one buffer and written at once (this is
+            // the capability clients poll most; 66 small writes cost more than the table).
             let props = properties(tpm);
-            let items = &mut props.iter().filter(|(p, _)| p.0 >= property);
-            list(rsp, items, count.min(MAX_TPM_PROPERTIES), |rsp, (p, v)| {
-                rsp.u32(p.0)?;
-                rsp.u32(*v)
-            })?
+            let max = count.min(MAX_TPM_PROPERTIES);
+            let mut buf = [0u8; 4 + 8 * PROPERTY_COUNT];
+            let mut n = 0usize;
+            let mut more = false;
+            for (p, v) in props.iter().filter(|(p, _)| p.0 >= property) {
+                if n == max {
+                    more = true;
+                    break;
+                }
+                if let Some(slot) = buf.get_mut(4 + 8 * n..12 + 8 * n) {
+                    slot[..4].copy_from_slice(&p.0.to_be_bytes());
+                    slot[4..].copy_from_slice(&v.to_be_bytes());
+                }
+                n += 1;
+            }
+            buf[..4].copy_from_slice(&(n as u32).to_be_bytes());
+            rsp.put(buf.get(..4 + 8 * n).unwrap_or(&[]))?;
+            more
         }
         Cap::PcrProperties => {
             let tags = (0..=PtPcr::Auth.0)
@@ -235,8 +250,11 @@ const fn chars(s: &[u8; 4]) -> u32 {
     u32::from_be_bytes(*s)
 }
 
+/// How many properties [`properties`] reports.
+const PROPERTY_COUNT: usize = 66;
+
 /// Fixed (`PT_FIXED`) and variable (`PT_VAR`) properties, ascending.
-fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); 66] {
+fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); PROPERTY_COUNT] {
     let total = COMMANDS.iter().filter(|d| implemented::<P>(d.cc)).count() as u32;
     let loaded = tpm.objects.loaded() as u32;
     let capacity = tpm.objects.capacity() as u32;

@@ -157,25 +157,27 @@ pub(crate) fn sequence_complete<P: Platform>(
         return Err(Rc::Mode.handle(1));
     }
     seq.update(data.0);
-    let Some(Object::Sequence(seq)) = tpm.objects.remove(h) else {
-        return Err(Rc::Failure);
-    };
-    match seq.kind {
-        SequenceKind::Hash(hasher) => {
-            let alg = hasher.alg();
-            let digest = hasher.finish();
-            rsp.sized(digest.as_bytes())?;
-            write_hashcheck(tpm, rsp, hierarchy, alg, &digest, seq.ticket_safe)
-        }
+    // Finished in its slot and then dropped there: a sequence object is large, and moving it
+    // out first would copy all of it.
+    let ticket_safe = seq.ticket_safe;
+    let (alg, digest, hierarchy, ticket_safe) = match &mut seq.kind {
+        SequenceKind::Hash(hasher) => (
+            hasher.alg(),
+            hasher.finish_in_place(),
+            hierarchy,
+            ticket_safe,
+        ),
         // An HMAC sequence (`TPM2_HMAC_Start`) gets the NULL ticket.
         SequenceKind::Hmac { inner, outer_key } => {
             let alg = inner.alg();
-            let digest = crate::object::hmac_finish(inner, &outer_key);
-            rsp.sized(digest.as_bytes())?;
-            write_hashcheck(tpm, rsp, Handle::Null, alg, &digest, false)
+            let digest = crate::object::hmac_finish(inner, outer_key);
+            (alg, digest, Handle::Null, false)
         }
-        SequenceKind::Event(_) => Err(Rc::Failure),
-    }
+        SequenceKind::Event(_) => return Err(Rc::Failure),
+    };
+    tpm.objects.discard(h);
+    rsp.sized(digest.as_bytes())?;
+    write_hashcheck(tpm, rsp, hierarchy, alg, &digest, ticket_safe)
 }
 
 /// `TPM2_EventSequenceComplete(pcrHandle, sequenceHandle, buffer)` → the digests in every
@@ -197,14 +199,11 @@ pub(crate) fn event_sequence_complete<P: Platform>(
         return Err(Rc::Locality);
     }
     seq.update(data.0);
-    let Some(Object::Sequence(Sequence {
-        kind: SequenceKind::Event(hs),
-        ..
-    })) = tpm.objects.remove(h)
-    else {
+    let SequenceKind::Event(hs) = &mut seq.kind else {
         return Err(Rc::Failure);
     };
-    let digests = hs.map(ResumableHash::finish);
+    let digests = hs.each_mut().map(ResumableHash::finish_in_place);
+    tpm.objects.discard(h);
     if pcr != Handle::Null {
         extend_all(tpm, pcr, &digests);
     }

@@ -40,6 +40,11 @@ impl Digest {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
+
+    /// Zeroes the digest (one that was key material; `Digest` is `Copy`, so this is explicit).
+    pub fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.buf);
+    }
 }
 
 impl AsRef<[u8]> for Digest {
@@ -110,13 +115,37 @@ impl Hasher {
         }
     }
 
+    /// Finishes and leaves `self` reset to the empty state of the same algorithm, without
+    /// moving the (up to 200-byte) state around.
+    pub fn finish_reset(&mut self) -> Digest {
+        match self {
+            Hasher::Sha1(h) => Digest::from_slice(&h.finalize_reset()),
+            Hasher::Sha256(h) => Digest::from_slice(&h.finalize_reset()),
+            Hasher::Sha384(h) => Digest::from_slice(&h.finalize_reset()),
+            Hasher::Sha512(h) => Digest::from_slice(&h.finalize_reset()),
+        }
+    }
+
+    /// Overwrites the state in place with a fresh one (of the same size: the variant is kept),
+    /// so that a keyed state (HMAC pads) does not outlive its owner. RustCrypto's hash states
+    /// have no `Zeroize`; `black_box` keeps the store from being elided as dead.
+    pub fn wipe(&mut self) {
+        match self {
+            Hasher::Sha1(h) => digest::Digest::reset(h),
+            Hasher::Sha256(h) => digest::Digest::reset(h),
+            Hasher::Sha384(h) => digest::Digest::reset(h),
+            Hasher::Sha512(h) => digest::Digest::reset(h),
+        }
+        core::hint::black_box(&*self);
+    }
+
     /// One-shot hash of the concatenation of `parts`.
     pub fn digest(alg: HashAlg, parts: &[&[u8]]) -> Digest {
         let mut h = Hasher::new(alg);
         for p in parts {
             h.update(p);
         }
-        h.finish()
+        h.finish_reset()
     }
 }
 

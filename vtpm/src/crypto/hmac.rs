@@ -8,12 +8,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// Largest hash block (SHA-384/512).
 const MAX_BLOCK: usize = 128;
 
-/// An incremental HMAC computation. The padded key is wiped on drop.
+/// An incremental HMAC computation: the inner and outer hashes with `K0 ^ ipad` and
+/// `K0 ^ opad` already absorbed, so that [`Hmac::finish`] costs one compression for the outer
+/// hash and a clone of a keyed `Hmac` starts a new MAC under the same key without redoing the
+/// key schedule (the DRBG and KDFa rely on this). Both keyed states are overwritten on drop.
 #[derive(Clone)]
 pub struct Hmac {
     inner: Hasher,
-    /// `K0 ^ opad`, kept for the outer hash.
-    opad_key: [u8; MAX_BLOCK],
+    outer: Hasher,
 }
 
 impl core::fmt::Debug for Hmac {
@@ -27,28 +29,27 @@ impl Hmac {
     /// FIPS 198-1 step 2).
     pub fn new(alg: HashAlg, key: &[u8]) -> Hmac {
         let block = alg.block_size();
-        let mut k0 = [0u8; MAX_BLOCK];
+        let mut pad = [0u8; MAX_BLOCK];
         if key.len() > block {
             let d = Hasher::digest(alg, &[key]);
-            for (k, b) in k0.iter_mut().zip(d.as_bytes()) {
+            for (k, b) in pad.iter_mut().zip(d.as_bytes()) {
                 *k = *b;
             }
         } else {
-            for (k, b) in k0.iter_mut().zip(key) {
+            for (k, b) in pad.iter_mut().zip(key) {
                 *k = *b;
             }
         }
-        let mut ipad = [0u8; MAX_BLOCK];
-        let mut opad_key = [0u8; MAX_BLOCK];
-        for ((i, o), k) in ipad.iter_mut().zip(opad_key.iter_mut()).zip(k0.iter()) {
-            *i = k ^ 0x36;
-            *o = k ^ 0x5c;
-        }
+        let pad = pad.get_mut(..block).unwrap_or(&mut []);
+        // K0 ^ ipad, then (K0 ^ ipad) ^ (ipad ^ opad) = K0 ^ opad.
+        pad.iter_mut().for_each(|b| *b ^= 0x36);
         let mut inner = Hasher::new(alg);
-        inner.update(ipad.get(..block).unwrap_or(&[]));
-        k0.zeroize();
-        ipad.zeroize();
-        Hmac { inner, opad_key }
+        inner.update(pad);
+        pad.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
+        let mut outer = Hasher::new(alg);
+        outer.update(pad);
+        pad.zeroize();
+        Hmac { inner, outer }
     }
 
     pub fn alg(&self) -> HashAlg {
@@ -61,12 +62,9 @@ impl Hmac {
     }
 
     pub fn finish(mut self) -> Digest {
-        let alg = self.inner.alg();
-        let inner = core::mem::replace(&mut self.inner, Hasher::new(alg)).finish();
-        let mut outer = Hasher::new(alg);
-        outer.update(self.opad_key.get(..alg.block_size()).unwrap_or(&[]));
-        outer.update(inner.as_bytes());
-        outer.finish()
+        let inner = self.inner.finish_reset();
+        self.outer.update(inner.as_bytes());
+        self.outer.finish_reset()
     }
 
     /// One-shot HMAC of the concatenation of `parts`.
@@ -81,7 +79,9 @@ impl Hmac {
 
 impl Drop for Hmac {
     fn drop(&mut self) {
-        self.opad_key.zeroize();
+        // After `finish` both are already reset; wiping a reset state is cheap.
+        self.inner.wipe();
+        self.outer.wipe();
     }
 }
 

@@ -127,6 +127,12 @@ impl ResumableHash {
     }
 
     pub fn finish(mut self) -> Digest {
+        self.finish_in_place()
+    }
+
+    /// [`ResumableHash::finish`] on a hash that stays where it is (a sequence object's slot,
+    /// which is then dropped in place): the state is consumed and must not be used again.
+    pub fn finish_in_place(&mut self) -> Digest {
         let bs = self.block_size();
         let len_bytes = if bs == 64 { 8 } else { 16 };
         let bits = (self.length as u128).wrapping_mul(8);
