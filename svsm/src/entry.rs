@@ -39,6 +39,14 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
         platform.tsc_khz()
     );
 
+    // REPORT_ID of the qemu-test software PSP: random per boot, as the PSP's is per guest.
+    let mut platform = platform;
+    let mut report_id = [0u8; 32];
+    if vtpm::Platform::entropy(&mut platform, &mut report_id).is_err() {
+        error!("no entropy for the report ID");
+        platform::exit(QemuExit::Failure);
+    }
+
     let start = clock.now_ms();
     let mut tpm = match Tpm::manufacture(Config::default(), platform) {
         Ok(tpm) => tpm,
@@ -50,19 +58,21 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
 
     // With a second serial port the host is there to play the guest (`qemu-test` platform):
-    // serve it the vTPM service — the engine not even started, its EKs derived and cached first.
+    // serve it the vTPM service — the engine not even started, provisioned first: EKs
+    // persistent, EK certificates carrying reports from the software PSP (test key).
     // Without one, self-test and leave.
     if platform::qemu_test::com2_present() {
         let start = clock.now_ms();
-        let service = match crate::service::VtpmService::new(tpm) {
+        let mut psp = platform::test_psp::TestPsp::new(report_id);
+        let service = match crate::service::VtpmService::new(tpm, &mut psp) {
             Ok(s) => s,
-            Err(rc) => {
-                error!("EK derivation failed: {rc:?}");
+            Err(e) => {
+                error!("provisioning failed: {e:?}");
                 platform::exit(QemuExit::Failure);
             }
         };
         info!(
-            "EKs ready (RSA-2048 L-1, ECC P-256 L-2) in {} ms; serving the qemu-test platform ({} ms since entry)",
+            "EKs and EK certificates ready (RSA-2048 L-1, ECC P-256 L-2; reports signed with the qemu-test TEST key) in {} ms; serving the qemu-test platform ({} ms since entry)",
             clock.now_ms() - start,
             clock.now_ms()
         );

@@ -7,8 +7,35 @@
 
 use crate::platform::qemu_test::Signals;
 use crate::protocol::vtpm::Engine;
+use alloc::string::String;
 use alloc::vec::Vec;
+use evidence::{ek, ek_cert, report, BOOT_NONCE};
 use vtpm::{EkTemplate, Platform, Tpm};
+
+/// Where SEV-SNP attestation reports come from: the PSP through an SNP guest request
+/// (`MSG_REPORT_REQ`, SNP ABI 7.3) on SNP hardware; on the qemu-test platform, the software PSP
+/// [`crate::platform::test_psp::TestPsp`], which signs with the published test key.
+pub trait ReportSource {
+    /// An `ATTESTATION_REPORT` (1184 bytes) for VMPL0 carrying `report_data`.
+    fn report(&mut self, report_data: &[u8; 64]) -> Result<Vec<u8>, ServiceError>;
+}
+
+/// Why the service could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceError {
+    /// The engine refused a provisioning step.
+    Tpm(tpm_proto::Rc),
+    /// No report could be had.
+    Report(&'static str),
+    /// The EK certificate could not be built.
+    Certificate(String),
+}
+
+impl From<tpm_proto::Rc> for ServiceError {
+    fn from(rc: tpm_proto::Rc) -> Self {
+        ServiceError::Tpm(rc)
+    }
+}
 
 /// The engine and the cached EK public areas.
 #[derive(Debug)]
@@ -21,16 +48,47 @@ pub struct VtpmService<P: Platform> {
 }
 
 impl<P: Platform> VtpmService<P> {
-    /// Derives both EKs from the freshly manufactured engine.
-    pub fn new(mut tpm: Tpm<P>) -> Result<VtpmService<P>, tpm_proto::Rc> {
-        let ek_rsa = tpm.ek_public(EkTemplate::RsaL1)?;
-        let ek_ecc = tpm.ek_public(EkTemplate::EccL2)?;
+    /// Provisions the freshly manufactured engine as a TPM manufacturer would, with the SNP
+    /// report as the endorsement: both EKs persistent at their TCG handles, and for each an
+    /// EK certificate ([`evidence::ek_cert`]) carrying a report whose REPORT_DATA is
+    /// SHA-512([`BOOT_NONCE`] ‖ the EK's `TPMT_PUBLIC`), at its TCG NV index
+    /// (see [`vtpm::provision`]).
+    pub fn new(mut tpm: Tpm<P>, reports: &mut dyn ReportSource) -> Result<Self, ServiceError> {
+        let ek_rsa = tpm.provision_ek(EkTemplate::RsaL1)?;
+        let ek_ecc = tpm.provision_ek(EkTemplate::EccL2)?;
+        for (template, public) in [(EkTemplate::RsaL1, &ek_rsa), (EkTemplate::EccL2, &ek_ecc)] {
+            let cert = ek_certificate(public, reports)?;
+            tpm.provision_ek_certificate(template, &cert)?;
+        }
         Ok(VtpmService {
             tpm,
             ek_rsa,
             ek_ecc,
         })
     }
+}
+
+/// The EK certificate of the EK whose `TPMT_PUBLIC` is `public`, with a fresh boot-time report.
+pub fn ek_certificate(
+    public: &[u8],
+    reports: &mut dyn ReportSource,
+) -> Result<Vec<u8>, ServiceError> {
+    let report = reports.report(&ek::binding_digest(&BOOT_NONCE, public))?;
+    if report.len() != report::offset::SIZE {
+        return Err(ServiceError::Report("report of the wrong size"));
+    }
+    let contents = ek_cert::Endorsements {
+        omit_tpmt_public: true, // default templates: verifiers rebuild it from the key
+        ..ek_cert::Endorsements::default()
+    };
+    let cert = ek_cert::build(public, &report, &contents).map_err(ServiceError::Certificate)?;
+    if cert.len() > vtpm::provision::MAX_EK_CERT_SIZE {
+        return Err(ServiceError::Certificate(alloc::format!(
+            "{} bytes, above TPM_PT_NV_INDEX_MAX",
+            cert.len()
+        )));
+    }
+    Ok(cert)
 }
 
 impl<P: Platform> Engine for VtpmService<P> {
@@ -73,9 +131,10 @@ mod tests {
     }
 
     #[test]
-    fn eks_are_cached_at_construction_and_the_engine_is_not_started() {
+    fn eks_are_provisioned_with_certificates_and_the_engine_is_not_started() {
         let tpm = Tpm::manufacture(vtpm::Config::default(), Counter(0)).expect("manufacture");
-        let mut s = VtpmService::new(tpm).expect("EKs");
+        let mut psp = crate::platform::test_psp::TestPsp::new([7; 32]);
+        let mut s = VtpmService::new(tpm, &mut psp).expect("provisioning");
         // TPMT_PUBLIC: type RSA (0x0001) / ECC (0x0023), nameAlg SHA-256.
         assert_eq!(&s.ek_rsa[..4], &[0x00, 0x01, 0x00, 0x0B]);
         assert_eq!(&s.ek_ecc[..4], &[0x00, 0x23, 0x00, 0x0B]);
@@ -84,5 +143,44 @@ mod tests {
         let n = s.execute(0, &[0x80, 1, 0, 0, 0, 12, 0, 0, 1, 0x7B, 0, 8], &mut rsp);
         assert_eq!(&rsp[6..10], &[0, 0, 1, 0]);
         assert_eq!(n, 10);
+    }
+
+    #[test]
+    fn the_certificate_carries_a_test_signed_report_binding_the_ek() {
+        let mut tpm = Tpm::manufacture(vtpm::Config::default(), Counter(0)).expect("manufacture");
+        let public = tpm.ek_public(EkTemplate::RsaL1).unwrap();
+        let mut psp = crate::platform::test_psp::TestPsp::new([7; 32]);
+        let cert = ek_certificate(&public, &mut psp).unwrap();
+        assert!(
+            cert.len() <= vtpm::provision::MAX_EK_CERT_SIZE,
+            "{}",
+            cert.len()
+        );
+        let c = ek_cert::parse(&cert).unwrap();
+        assert!(c.tpmt_public.is_none(), "default template: left out");
+        let rd = &c.report[report::offset::REPORT_DATA..][..64];
+        assert_eq!(rd, &ek::binding_digest(&BOOT_NONCE, &public)[..]);
+        let rebuilt = ek::from_spki(&c.spki, "test").unwrap();
+        assert_eq!(
+            rebuilt.tpmt, public,
+            "the verifier rebuilds the same TPMT_PUBLIC"
+        );
+    }
+
+    /// A report source that fails: provisioning fails and says why.
+    struct NoPsp;
+    impl ReportSource for NoPsp {
+        fn report(&mut self, _: &[u8; 64]) -> Result<Vec<u8>, ServiceError> {
+            Err(ServiceError::Report("no PSP"))
+        }
+    }
+
+    #[test]
+    fn no_report_no_service() {
+        let tpm = Tpm::manufacture(vtpm::Config::default(), Counter(0)).expect("manufacture");
+        assert_eq!(
+            VtpmService::new(tpm, &mut NoPsp).unwrap_err(),
+            ServiceError::Report("no PSP")
+        );
     }
 }

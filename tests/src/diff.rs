@@ -52,6 +52,11 @@ pub enum View {
     /// the counters differ by the number of extra banks. Scenarios without events compare the
     /// counter with `Full`.
     PcrValues,
+    /// A `TPM_CAP_HANDLES` answer: the handles below the bound (and not `moreData`). The
+    /// firmware comes provisioned with its EK certificate indices at 0x01C00002/0x01C0000A
+    /// (`tests/tests/ek.rs`), which the reference does not have; NV scenarios compare the
+    /// indices they define, below 0x01C00000.
+    HandlesBelow(u32),
     /// Tag and response code.
     Rc,
     /// Tag, response code and total size (random bytes).
@@ -115,6 +120,16 @@ pub fn render(view: View, r: &Response) -> String {
     let tail = match view {
         View::Full => hexs(r.bytes()),
         View::CapEntries => hexs(p.get(1..).unwrap_or(&[])),
+        View::HandlesBelow(bound) => {
+            // moreData, capability, count, handles.
+            let count = be32(p, 5).unwrap_or(0) as usize;
+            (0..count)
+                .filter_map(|i| be32(p, 9 + 4 * i))
+                .filter(|h| *h < bound)
+                .map(|h| format!("{h:#010x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
         View::PcrValues => hexs(p.get(4..).unwrap_or(&[])),
         View::Rc | View::Capture(_) => String::new(),
         View::RcSize => format!("size {}", r.bytes().len()),

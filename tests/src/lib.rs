@@ -12,7 +12,10 @@ pub mod diff;
 pub mod server;
 
 pub use client::{Response, Tpm};
-pub use server::{flush_transient, show, tpm2, tpm2_ok_flushed, tpm2_with_stdin, Server, TempDir};
+pub use server::{
+    flush_transient, show, tpm2, tpm2_fails, tpm2_ok, tpm2_ok_flushed, tpm2_with_stdin, Server,
+    TempDir,
+};
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};

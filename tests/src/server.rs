@@ -188,9 +188,27 @@ pub struct Server {
 impl Server {
     /// Starts a fresh server for `endpoint` and waits until it accepts connections.
     pub fn start(endpoint: Endpoint) -> Server {
+        Server::start_with(endpoint, &[])
+    }
+
+    /// A fresh evtpm server provisioned as the firmware is at boot: persistent EKs and EK
+    /// certificates (`evtpm serve --ek` on the host; the firmware always is). Panics for swtpm,
+    /// which has no such provisioning here.
+    pub fn start_provisioned(endpoint: Endpoint) -> Server {
+        assert!(endpoint.is_evtpm(), "{endpoint}: no EK provisioning");
+        let extra: &[&str] = if endpoint == Endpoint::EvtpmFirmware {
+            &[]
+        } else {
+            &["--ek"]
+        };
+        Server::start_with(endpoint, extra)
+    }
+
+    /// [`Server::start`] with extra `evtpm serve` arguments (evtpm endpoints only).
+    pub fn start_with(endpoint: Endpoint, extra: &[&str]) -> Server {
         let mut last_err = String::new();
         for _ in 0..START_ATTEMPTS {
-            match Server::try_start(endpoint) {
+            match Server::try_start(endpoint, extra) {
                 Ok(s) => return s,
                 Err(e) => last_err = e,
             }
@@ -198,7 +216,7 @@ impl Server {
         panic!("{endpoint}: server did not start after {START_ATTEMPTS} attempts: {last_err}");
     }
 
-    fn try_start(endpoint: Endpoint) -> Result<Server, String> {
+    fn try_start(endpoint: Endpoint, extra: &[&str]) -> Result<Server, String> {
         let state = TempDir::new(endpoint.name());
         let port = free_port_pair();
         let mut cmd = match endpoint {
@@ -238,6 +256,9 @@ impl Server {
                 c
             }
         };
+        if endpoint.is_evtpm() {
+            cmd.args(extra);
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -414,11 +435,9 @@ pub fn show(o: &Output) -> String {
     )
 }
 
-/// Runs a tpm2 subcommand, asserting success, then flushes transient objects (without a resource
-/// manager every tool that loads a context leaves it loaded; the reference has three slots).
-/// Returns stdout.
+/// Runs a tpm2 subcommand, asserting success; returns stdout.
 #[track_caller]
-pub fn tpm2_ok_flushed(server: &Server, args: &[&str]) -> String {
+pub fn tpm2_ok(server: &Server, args: &[&str]) -> String {
     let o = tpm2(server, args);
     assert!(
         o.status.success(),
@@ -426,8 +445,30 @@ pub fn tpm2_ok_flushed(server: &Server, args: &[&str]) -> String {
         server.endpoint(),
         show(&o)
     );
-    flush_transient(server);
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs a tpm2 subcommand, asserting failure; returns stderr.
+#[track_caller]
+pub fn tpm2_fails(server: &Server, args: &[&str]) -> String {
+    let o = tpm2(server, args);
+    assert!(
+        !o.status.success(),
+        "{}: tpm2 {args:?} should fail: {}",
+        server.endpoint(),
+        show(&o)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a tpm2 subcommand, asserting success, then flushes transient objects (without a resource
+/// manager every tool that loads a context leaves it loaded; the reference has three slots).
+/// Returns stdout.
+#[track_caller]
+pub fn tpm2_ok_flushed(server: &Server, args: &[&str]) -> String {
+    let out = tpm2_ok(server, args);
+    flush_transient(server);
+    out
 }
 
 /// `tpm2_flushcontext -t`, asserting success.

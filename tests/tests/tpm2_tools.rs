@@ -2,6 +2,7 @@
 //! PCRs, hashing, randomness, self-test and the clock, with values checked independently (the
 //! test computes the expected digests itself).
 
+use evtpm_tests::tpm2_fails as fails;
 use evtpm_tests::{each_endpoint, hexs, show, tpm2, tpm2_with_stdin, Endpoint, Server, TempDir};
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -36,19 +37,6 @@ fn ok(server: &Server, args: &[&str]) -> String {
         show(&o)
     );
     String::from_utf8(o.stdout).expect("utf-8 output")
-}
-
-/// Runs a tpm2 subcommand, asserting failure; returns stderr.
-#[track_caller]
-fn fails(server: &Server, args: &[&str]) -> String {
-    let o = tpm2(server, args);
-    assert!(
-        !o.status.success(),
-        "{}: tpm2 {args:?} should fail: {}",
-        server.endpoint(),
-        show(&o)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A fresh server after `tpm2_startup -c`.

@@ -74,6 +74,12 @@ pub struct ServeArgs {
     /// (like swtpm's `--flags startup-clear`). Default: clients send TPM2_Startup themselves.
     #[arg(long, value_enum, value_name = "TYPE")]
     pub startup: Option<StartupType>,
+    /// Provision the engine as the firmware does at boot: the RSA-2048 and ECC P-256 EKs
+    /// persistent at 0x81010001 and 0x81010002, and their EK certificates at NV 0x01C00002
+    /// and 0x01C0000A, each carrying an SNP report from the qemu-test software PSP — signed
+    /// with the published TEST key (`evtpm verify --allow-test-root`), since a host has no PSP.
+    #[arg(long, conflicts_with = "firmware")]
+    pub ek: bool,
     /// Most connections open at once, all ports together; further connections are closed.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,
@@ -204,8 +210,20 @@ fn serve(a: ServeArgs) -> Result<(), String> {
             Firmware::start(&fw).map_err(|e| format!("cannot start the firmware: {e}"))?;
         return run_server(&opts, Box::new(firmware));
     }
-    let tpm = vtpm::Tpm::manufacture(vtpm::Config::default(), HostPlatform::new())
+    let mut tpm = vtpm::Tpm::manufacture(vtpm::Config::default(), HostPlatform::new())
         .map_err(|e| format!("cannot manufacture the TPM: {e:?}"))?;
+    if a.ek {
+        let mut report_id = [0u8; 32];
+        getrandom::getrandom(&mut report_id).map_err(|e| format!("no entropy: {e}"))?;
+        let mut psp = svsm::platform::test_psp::TestPsp::new(report_id);
+        tpm = svsm::service::VtpmService::new(tpm, &mut psp)
+            .map_err(|e| format!("cannot provision the EKs: {e:?}"))?
+            .tpm;
+        log::info!(
+            "EKs at 0x81010001 (RSA-2048) and 0x81010002 (ECC P-256), EK certificates at NV \
+             0x01C00002 and 0x01C0000A (reports signed with the qemu-test TEST key)"
+        );
+    }
     run_server(&opts, Box::new(tpm))
 }
 

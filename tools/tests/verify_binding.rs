@@ -237,6 +237,7 @@ fn the_evtpm_ek_certificate_carries_report_ek_and_chain() {
         vcek: Some(test_root::VCEK_DER),
         ask: Some(test_root::ASK_DER),
         ark: Some(test_root::ARK_DER),
+        omit_tpmt_public: false,
     };
     let cert = ek_cert::build(&tpmt, &report, &chain).unwrap();
     let cert_path = s.file("ek.der", &cert);
@@ -270,15 +271,20 @@ fn the_evtpm_ek_certificate_carries_report_ek_and_chain() {
         "01",
     ]);
     assert_eq!((code, failed(&out)), (1, vec!["binding"]), "{out}");
-    // Without embedded certificates, --certs supplies them.
+    // Without embedded certificates, a report naming the test CHIP_ID is checked against the
+    // built-in test chain with --allow-test-root, and refused without it; --certs supplies
+    // the certificates as well.
     let bare = ek_cert::build(&tpmt, &report, &ek_cert::Endorsements::default()).unwrap();
     let bare_path = s.file("bare.der", &bare);
     let (code, out) = evtpm(&["--ek-cert", &bare_path, "--allow-test-root"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = evtpm(&["--ek-cert", &bare_path]);
     assert_eq!(
         (code, failed(&out)),
         (1, vec!["chain", "signature", "vcek"]),
         "{out}"
     );
+    assert!(out.contains("published TEST key"), "{out}");
     let certs = test_root_dir();
     let (code, out) = evtpm(&[
         "--ek-cert",

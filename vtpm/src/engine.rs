@@ -300,17 +300,24 @@ impl<P: Platform> Tpm<P> {
         &mut self,
         template: EkTemplate,
     ) -> Result<alloc::vec::Vec<u8>, tpm_proto::Rc> {
+        Ok(self.derive_ek(template)?.public)
+    }
+
+    /// The EK of `template`, public and sensitive, derived from the EPS (or cached).
+    pub(crate) fn derive_ek(
+        &mut self,
+        template: EkTemplate,
+    ) -> Result<crate::object::create::Created, tpm_proto::Rc> {
         use tpm_proto::{Reader, TpmtPublic, UnmarshalNullable};
         let raw = template.template();
         let area = TpmtPublic::unmarshal_nullable(&mut Reader::new(&raw), false)?;
-        let c = self.primary_cache.get_or_derive(
+        self.primary_cache.get_or_derive(
             &self.endorsement_h.seed[..],
             &area,
             &raw,
             &[],
             AuthValue::empty(),
-        )?;
-        Ok(c.public)
+        )
     }
 
     /// Reseeds the DRBG from the platform if its reseed interval has run out, so that an

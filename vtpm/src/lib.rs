@@ -19,6 +19,7 @@ mod entity;
 mod nv;
 mod object;
 mod pcr;
+pub mod provision;
 mod secret;
 mod session;
 

@@ -3,6 +3,7 @@
 //! through which the host plays the guest.
 
 pub mod qemu_test;
+pub mod test_psp;
 
 /// Tries per 64-bit word before entropy is declared unavailable. Intel's guidance is ten RDRAND
 /// retries; each try here is an RDSEED and an RDRAND.

@@ -11,29 +11,18 @@
 pub mod chain;
 mod checks;
 pub mod cmd;
-pub mod der;
-pub mod ek;
-pub mod ek_cert;
-pub mod hex;
 pub mod keylime;
-pub mod oid;
 mod output;
-pub mod pem;
-pub mod report;
-pub mod tcb;
-pub mod test_root;
-pub mod time;
-pub mod x509;
+
+// The formats the firmware writes as well as reads live in the no_std `evidence` crate.
+pub use evidence::{der, ek, ek_cert, hex, oid, pem, report, tcb, test_root, time, x509};
 
 pub use tcb::{MinTcb, Product};
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The nonce of the boot-time report: the firmware requests the report that goes into the EK
-/// certificate at boot, before any verifier could send a nonce, with 64 zero bytes as the
-/// SVSM attestation nonce. REPORT_DATA = SHA-512(64 zero bytes ‖ EK TPMT_PUBLIC).
-pub const BOOT_NONCE: [u8; 64] = [0; 64];
+pub use evidence::BOOT_NONCE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -4,7 +4,7 @@
 //!
 //! Version differences: v2 has no CPUID fields (0x188..0x18A reserved); v3 adds
 //! CPUID_FAM_ID/CPUID_MOD_ID/CPUID_STEP; v5 adds LAUNCH_MIT_VECTOR and CURRENT_MIT_VECTOR. The
-//! TCB_VERSION layout depends on the product, not the report version (see [`super::tcb`]).
+//! TCB_VERSION layout depends on the product, not the report version (see [`crate::tcb`]).
 //! Reports are little-endian; the signature's R and S are 72-byte little-endian integers.
 
 /// Byte offsets of every field, as the ABI table lists them.

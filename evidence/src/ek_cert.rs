@@ -13,7 +13,8 @@
 //!            2.25.167379264351598331392086617470116322212 (a UUID OID, X.667; placeholder
 //!            until evtpm has a Private Enterprise Number):
 //!              .1  OCTET STRING  the 1184-byte ATTESTATION_REPORT            (required)
-//!              .2  OCTET STRING  the EK TPMT_PUBLIC the report binds         (always written)
+//!              .2  OCTET STRING  the EK TPMT_PUBLIC the report binds         (left out for the
+//!                                default templates L-1/L-2: rebuilt from the subject key)
 //!              .3  Certificate   the VCEK/VLEK                               (optional)
 //!              .4  Certificate   the ASK/ASVK                                (optional)
 //!              .5  Certificate   the ARK                                     (optional)
@@ -28,13 +29,13 @@
 //! its chain to an AMD root, its signature, and REPORT_DATA = SHA-512(nonce ‖ TPMT_PUBLIC)
 //! for the EK in the subject key (`evtpm verify --ek-cert`).
 //!
-//! The builder uses only `core`/`alloc`, `sha2` and `p384`, so it can move into a `no_std`
-//! crate for the firmware unchanged (it lives in `tools` for now).
+//! The builder uses only `core`/`alloc`, `sha2` and `p384`: the firmware builds the certificate
+//! at boot with this code, and `evtpm verify` reads it with the same crate.
 
-use super::der::{self, Reader, Writer};
-use super::ek::{self, EkKey};
-use super::oid;
-use super::x509::{Certificate, PublicKey};
+use crate::der::{self, Reader, Writer};
+use crate::ek::{self, EkKey};
+use crate::oid;
+use crate::x509::{Certificate, PublicKey};
 use alloc::string::String;
 use alloc::vec::Vec;
 use sha2::{Digest, Sha256, Sha384};
@@ -47,12 +48,18 @@ const SUBJECT_CN: &str = "evtpm EK";
 const NOT_BEFORE_UTC: &[u8] = b"250101000000Z";
 const NOT_AFTER_GEN: &[u8] = b"99991231235959Z";
 
-/// Optional AMD certificates to embed (DER).
+/// What goes in besides the report: optional AMD certificates (DER), and whether the
+/// TPMT_PUBLIC extension is left out.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Endorsements<'a> {
     pub vcek: Option<&'a [u8]>,
     pub ask: Option<&'a [u8]>,
     pub ark: Option<&'a [u8]>,
+    /// Leave out extension `.2` (the EK's TPMT_PUBLIC). Only for an EK made from a default
+    /// template (L-1, L-2), which a verifier rebuilds from the subject key
+    /// ([`crate::ek::from_spki`]); the firmware does so to keep the RSA EK certificate within
+    /// `TPM_PT_NV_INDEX_MAX` (2048 bytes).
+    pub omit_tpmt_public: bool,
 }
 
 fn issuer_key() -> Result<p384::ecdsa::SigningKey, String> {
@@ -124,7 +131,7 @@ pub fn build(
     report: &[u8],
     endorsements: &Endorsements<'_>,
 ) -> Result<Vec<u8>, String> {
-    if report.len() != super::report::offset::SIZE {
+    if report.len() != crate::report::offset::SIZE {
         return Err(alloc::format!(
             "report is {} bytes, want 1184",
             report.len()
@@ -162,7 +169,9 @@ pub fn build(
                 extension(w, oid::BASIC_CONSTRAINTS, true, &[0x30, 0x00]);
                 extension(w, oid::KEY_USAGE, true, key_usage);
                 extension(w, &oid::EVTPM_SNP_REPORT, false, &wrap(report));
-                extension(w, &oid::EVTPM_EK_TPMT_PUBLIC, false, &wrap(ek_tpmt_public));
+                if !endorsements.omit_tpmt_public {
+                    extension(w, &oid::EVTPM_EK_TPMT_PUBLIC, false, &wrap(ek_tpmt_public));
+                }
                 for (o, c) in [
                     (&oid::EVTPM_VCEK, endorsements.vcek),
                     (&oid::EVTPM_ASK, endorsements.ask),
@@ -282,7 +291,7 @@ mod tests {
         let tpmt = ek::template_l1(&[0xA5; 256]);
         let report = [7u8; 1184];
         let e = Endorsements {
-            vcek: Some(super::super::test_root::VCEK_DER),
+            vcek: Some(crate::test_root::VCEK_DER),
             ..Endorsements::default()
         };
         let cert = build(&tpmt, &report, &e).unwrap();
@@ -290,7 +299,7 @@ mod tests {
         let p = parse(&cert).unwrap();
         assert_eq!(p.report, report);
         assert_eq!(p.tpmt_public.as_deref(), Some(&tpmt[..]));
-        assert_eq!(p.vcek.as_deref(), Some(super::super::test_root::VCEK_DER));
+        assert_eq!(p.vcek.as_deref(), Some(crate::test_root::VCEK_DER));
         assert!(p.ask.is_none());
         p.issuer_signature.unwrap();
         assert_eq!(ek::from_spki(&p.spki, "x").unwrap().tpmt, tpmt);
@@ -310,7 +319,7 @@ mod tests {
     #[test]
     #[ignore]
     fn write_issuer_pem() {
-        let pem = super::super::pem::encode("CERTIFICATE", &issuer_cert().unwrap());
+        let pem = crate::pem::encode("CERTIFICATE", &issuer_cert().unwrap());
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/testdata/snp/ek-binding-issuer.pem"
@@ -320,8 +329,8 @@ mod tests {
 
     #[test]
     fn committed_issuer_pem_is_the_generated_one() {
-        let pem = super::super::pem::encode("CERTIFICATE", &issuer_cert().unwrap());
-        let committed = include_str!("../../testdata/snp/ek-binding-issuer.pem");
+        let pem = crate::pem::encode("CERTIFICATE", &issuer_cert().unwrap());
+        let committed = include_str!("../../tools/testdata/snp/ek-binding-issuer.pem");
         assert_eq!(committed, pem);
     }
 

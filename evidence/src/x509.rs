@@ -1,12 +1,12 @@
-//! X.509 certificates (RFC 5280 §4.1), read with [`super::der`], and the two signature schemes
+//! X.509 certificates (RFC 5280 §4.1), read with [`crate::der`], and the two signature schemes
 //! the SNP chain uses: RSASSA-PSS (ARK, ASK/ASVK) and ECDSA P-384 (the report, EK certificates).
 //!
 //! Real AMD certificates are accepted as they are: a VCEK's serial number is 0 and it has no
 //! Authority Key Identifier; neither matters here because the chain is pinned by name and key.
 
-use super::der::{self, Reader, Tlv};
-use super::oid;
-use super::time;
+use crate::der::{self, Reader, Tlv};
+use crate::oid;
+use crate::time;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -369,7 +369,7 @@ pub fn certs_from_file(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         return Ok(alloc::vec![data.to_vec()]);
     }
     let text = core::str::from_utf8(data).map_err(|_| String::from("neither DER nor PEM"))?;
-    let blocks = super::pem::decode_all(text, "CERTIFICATE")?;
+    let blocks = crate::pem::decode_all(text, "CERTIFICATE")?;
     if blocks.is_empty() {
         return Err("no CERTIFICATE in PEM".into());
     }

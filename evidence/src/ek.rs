@@ -10,9 +10,9 @@
 //! `unique` is zero-filled yields a `TPMT_PUBLIC` equal to the template with `unique` replaced
 //! by the key (the modulus; x and y), which is what [`from_spki`] writes.
 
-use super::der::{self, Writer};
-use super::oid;
-use super::x509::{self, PublicKey};
+use crate::der::{self, Writer};
+use crate::oid;
+use crate::x509::{self, PublicKey};
 use alloc::string::String;
 use alloc::vec::Vec;
 use sha2::{Digest, Sha512};
@@ -267,7 +267,7 @@ pub fn from_spki(spki: &[u8], source: &str) -> Result<EkPublic, String> {
 pub fn from_file(data: &[u8], name: &str) -> Result<EkPublic, String> {
     if data.starts_with(b"-----BEGIN") {
         let text = core::str::from_utf8(data).map_err(|_| String::from("PEM is not UTF-8"))?;
-        let blocks = super::pem::decode_all(text, "PUBLIC KEY")?;
+        let blocks = crate::pem::decode_all(text, "PUBLIC KEY")?;
         let der = blocks
             .first()
             .ok_or_else(|| String::from("no PUBLIC KEY block in PEM"))?;
@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(from_file(&b2, "f").unwrap().tpmt, t);
         assert_eq!(from_file(&t, "f").unwrap().tpmt, t);
         let spki = spki_der(&parse_tpmt_public(&t, "").unwrap().key).unwrap();
-        let pem = super::super::pem::encode("PUBLIC KEY", &spki);
+        let pem = crate::pem::encode("PUBLIC KEY", &spki);
         assert_eq!(from_file(pem.as_bytes(), "f").unwrap().tpmt, t);
         assert_eq!(from_file(&spki, "f").unwrap().tpmt, t);
         assert!(from_file(b"junk", "f").is_err());

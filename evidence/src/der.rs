@@ -5,7 +5,7 @@
 //! where real AMD certificates are unusual but harmless (an INTEGER serial number 0), and strict
 //! where a lax reading could change the meaning (lengths, nesting).
 //!
-//! The writer uses only `core` and `alloc` so [`super::ek_cert::build`] can move into a
+//! The writer uses only `core` and `alloc` so [`crate::ek_cert::build`] can move into a
 //! `no_std` crate unchanged.
 
 use alloc::vec::Vec;

@@ -187,7 +187,7 @@ fn parse_raw(item: &str) -> Result<[u8; 8], String> {
         let v = u64::from_str_radix(hex, 16).map_err(|_| bad())?;
         return Ok(v.to_le_bytes());
     }
-    let bytes = super::hex::decode(item).map_err(|_| bad())?;
+    let bytes = crate::hex::decode(item).map_err(|_| bad())?;
     bytes.try_into().map_err(|_| bad())
 }
 
