@@ -63,8 +63,8 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     // Without one, self-test and leave.
     if platform::qemu_test::com2_present() {
         let start = clock.now_ms();
-        let mut psp = platform::test_psp::TestPsp::new(report_id);
-        let service = match crate::service::VtpmService::new(tpm, &mut psp) {
+        let psp = alloc::boxed::Box::new(platform::test_psp::TestPsp::new(report_id));
+        let service = match crate::service::VtpmService::new(tpm, psp) {
             Ok(s) => s,
             Err(e) => {
                 error!("provisioning failed: {e:?}");

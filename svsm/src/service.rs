@@ -7,6 +7,7 @@
 
 use crate::platform::qemu_test::Signals;
 use crate::protocol::vtpm::Engine;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use evidence::{ek, ek_cert, report, BOOT_NONCE};
@@ -37,14 +38,20 @@ impl From<tpm_proto::Rc> for ServiceError {
     }
 }
 
-/// The engine and the cached EK public areas.
-#[derive(Debug)]
+/// The engine, the EK public areas, and where its reports come from.
 pub struct VtpmService<P: Platform> {
     pub tpm: Tpm<P>,
-    /// `TPMT_PUBLIC` of the RSA-2048 EK (template L-1).
+    /// `TPMT_PUBLIC` of the RSA-2048 EK (template L-1): the vTPM service manifest.
     pub ek_rsa: Vec<u8>,
     /// `TPMT_PUBLIC` of the ECC P-256 EK (template L-2).
     pub ek_ecc: Vec<u8>,
+    reports: Box<dyn ReportSource>,
+}
+
+impl<P: Platform> core::fmt::Debug for VtpmService<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VtpmService").finish_non_exhaustive()
+    }
 }
 
 impl<P: Platform> VtpmService<P> {
@@ -53,17 +60,20 @@ impl<P: Platform> VtpmService<P> {
     /// EK certificate ([`evidence::ek_cert`]) carrying a report whose REPORT_DATA is
     /// SHA-512([`BOOT_NONCE`] ‖ the EK's `TPMT_PUBLIC`), at its TCG NV index
     /// (see [`vtpm::provision`]).
-    pub fn new(mut tpm: Tpm<P>, reports: &mut dyn ReportSource) -> Result<Self, ServiceError> {
+    ///
+    /// `reports` stays with the service: the attestation protocol asks it for reports later.
+    pub fn new(mut tpm: Tpm<P>, mut reports: Box<dyn ReportSource>) -> Result<Self, ServiceError> {
         let ek_rsa = tpm.provision_ek(EkTemplate::RsaL1)?;
         let ek_ecc = tpm.provision_ek(EkTemplate::EccL2)?;
         for (template, public) in [(EkTemplate::RsaL1, &ek_rsa), (EkTemplate::EccL2, &ek_ecc)] {
-            let cert = ek_certificate(public, reports)?;
+            let cert = ek_certificate(public, reports.as_mut())?;
             tpm.provision_ek_certificate(template, &cert)?;
         }
         Ok(VtpmService {
             tpm,
             ek_rsa,
             ek_ecc,
+            reports,
         })
     }
 }
@@ -94,6 +104,20 @@ pub fn ek_certificate(
 impl<P: Platform> Engine for VtpmService<P> {
     fn execute(&mut self, locality: u8, command: &[u8], response: &mut [u8]) -> usize {
         self.tpm.execute(locality, command, response)
+    }
+
+    fn vtpm_manifest(&self) -> Option<&[u8]> {
+        Some(&self.ek_rsa)
+    }
+
+    fn attestation_report(
+        &mut self,
+        report_data: &[u8; 64],
+    ) -> Result<Vec<u8>, crate::protocol::SvsmError> {
+        // A PSP that cannot answer leaves the call incomplete; the guest may retry.
+        self.reports
+            .report(report_data)
+            .map_err(|_| crate::protocol::SvsmError::InvalidRequest)
     }
 }
 
@@ -133,8 +157,8 @@ mod tests {
     #[test]
     fn eks_are_provisioned_with_certificates_and_the_engine_is_not_started() {
         let tpm = Tpm::manufacture(vtpm::Config::default(), Counter(0)).expect("manufacture");
-        let mut psp = crate::platform::test_psp::TestPsp::new([7; 32]);
-        let mut s = VtpmService::new(tpm, &mut psp).expect("provisioning");
+        let psp = Box::new(crate::platform::test_psp::TestPsp::new([7; 32]));
+        let mut s = VtpmService::new(tpm, psp).expect("provisioning");
         // TPMT_PUBLIC: type RSA (0x0001) / ECC (0x0023), nameAlg SHA-256.
         assert_eq!(&s.ek_rsa[..4], &[0x00, 0x01, 0x00, 0x0B]);
         assert_eq!(&s.ek_ecc[..4], &[0x00, 0x23, 0x00, 0x0B]);
@@ -179,7 +203,7 @@ mod tests {
     fn no_report_no_service() {
         let tpm = Tpm::manufacture(vtpm::Config::default(), Counter(0)).expect("manufacture");
         assert_eq!(
-            VtpmService::new(tpm, &mut NoPsp).unwrap_err(),
+            VtpmService::new(tpm, Box::new(NoPsp)).unwrap_err(),
             ServiceError::Report("no PSP")
         );
     }

@@ -38,6 +38,10 @@ pub enum Command {
     /// Start `evtpm serve --swtpm`, swtpm and `evtpm bench-echo`, run the same mix against all
     /// three and print a comparison table.
     BenchSuite(SuiteArgs),
+    /// Boot the firmware under QEMU (qemu-test platform) and ask it for an SVSM attestation,
+    /// as Linux's configfs-tsm does: nonce in, report and service manifest out. Check the
+    /// result with `evtpm verify --report REPORT --ek MANIFEST --nonce HEX --allow-test-root`.
+    Attest(AttestArgs),
     /// Verify an SEV-SNP attestation report (AMD chain, signature, VMPL, policy, TCB,
     /// measurement) and its binding of the EK; usable as Keylime's ek_check_script.
     #[command(after_help = crate::verify::cmd::VERIFY_HELP)]
@@ -101,6 +105,29 @@ pub struct ServeArgs {
     /// Keep the firmware's COM1 log here (--firmware) [default: a temporary file].
     #[arg(long, value_name = "PATH", requires = "firmware")]
     pub firmware_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// The firmware image (`make firmware`).
+    #[arg(long, value_name = "IMAGE")]
+    pub firmware: PathBuf,
+    /// The nonce, hex (configfs-tsm's inblob; up to 4096 bytes).
+    #[arg(long, value_name = "HEX")]
+    pub nonce: String,
+    /// SVSM_ATTEST_SERVICES (the services manifest) instead of the vTPM service alone, whose
+    /// manifest is the EK's TPMT_PUBLIC.
+    #[arg(long)]
+    pub all_services: bool,
+    /// Where to write the 1184-byte ATTESTATION_REPORT.
+    #[arg(long, value_name = "FILE")]
+    pub report: PathBuf,
+    /// Where to write the manifest.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// QEMU binary [default: $QEMU, else qemu-system-x86_64].
+    #[arg(long, value_name = "PATH")]
+    pub qemu: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,6 +204,7 @@ pub fn main() -> ExitCode {
         Command::BenchEcho(a) => echo(a),
         Command::Bench(a) => bench_one(a),
         Command::BenchSuite(a) => bench::suite::run(&a),
+        Command::Attest(a) => attest(a),
         Command::Verify(_) => Ok(()),
     };
     match result {
@@ -215,8 +243,8 @@ fn serve(a: ServeArgs) -> Result<(), String> {
     if a.ek {
         let mut report_id = [0u8; 32];
         getrandom::getrandom(&mut report_id).map_err(|e| format!("no entropy: {e}"))?;
-        let mut psp = svsm::platform::test_psp::TestPsp::new(report_id);
-        tpm = svsm::service::VtpmService::new(tpm, &mut psp)
+        let psp = Box::new(svsm::platform::test_psp::TestPsp::new(report_id));
+        tpm = svsm::service::VtpmService::new(tpm, psp)
             .map_err(|e| format!("cannot provision the EKs: {e:?}"))?
             .tpm;
         log::info!(
@@ -225,6 +253,29 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         );
     }
     run_server(&opts, Box::new(tpm))
+}
+
+fn attest(a: AttestArgs) -> Result<(), String> {
+    let nonce = crate::verify::hex::decode(&a.nonce).map_err(|e| format!("--nonce: {e}"))?;
+    let mut fw = FirmwareOptions::new(a.firmware);
+    if let Some(q) = a.qemu {
+        fw.qemu = q;
+    }
+    let mut firmware =
+        Firmware::start(&fw).map_err(|e| format!("cannot start the firmware: {e}"))?;
+    let (report, manifest) = firmware
+        .attest(&nonce, a.all_services)
+        .map_err(|e| format!("attestation call: {e}"))?;
+    std::fs::write(&a.report, &report).map_err(|e| format!("{}: {e}", a.report.display()))?;
+    std::fs::write(&a.manifest, &manifest).map_err(|e| format!("{}: {e}", a.manifest.display()))?;
+    log::info!(
+        "report ({} bytes) in {}, manifest ({} bytes) in {}",
+        report.len(),
+        a.report.display(),
+        manifest.len(),
+        a.manifest.display()
+    );
+    Ok(())
 }
 
 fn echo(a: EchoArgs) -> Result<(), String> {

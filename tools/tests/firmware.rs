@@ -155,10 +155,15 @@ fn the_firmware_refuses_hostile_calls_with_the_spec_codes() {
         rax(&mut fw, 2, 1, 0x1000_0000),
         SvsmError::InvalidAddress.code()
     );
-    // Unknown protocol and call; attestation not served yet.
+    // Unknown protocol and calls; an attestation request at a GPA the guest cannot name.
     assert_eq!(rax(&mut fw, 7, 0, 0), SvsmError::UnsupportedProtocol.code());
     assert_eq!(rax(&mut fw, 2, 9, 0), SvsmError::UnsupportedCall.code());
-    assert_eq!(rax(&mut fw, 1, 0, 0), SvsmError::UnsupportedCall.code());
+    assert_eq!(rax(&mut fw, 1, 2, 0), SvsmError::UnsupportedCall.code());
+    assert_eq!(rax(&mut fw, 1, 0, 0), SvsmError::InvalidAddress.code());
+    assert_eq!(
+        rax(&mut fw, 1, 1, 0x100_0000),
+        SvsmError::InvalidAddress.code()
+    );
     // QUERY_PROTOCOL: core v1 and vTPM v1 served.
     let q = |fw: &mut Firmware, p: u64, v: u64| {
         fw.call(Registers {
@@ -171,7 +176,7 @@ fn the_firmware_refuses_hostile_calls_with_the_spec_codes() {
     };
     assert_eq!(q(&mut fw, 0, 1), (1 << 32) | 1);
     assert_eq!(q(&mut fw, 2, 1), (1 << 32) | 1);
-    assert_eq!(q(&mut fw, 1, 1), 0);
+    assert_eq!(q(&mut fw, 1, 1), (1 << 32) | 1);
     // The host, playing the guest, cannot write the SVSM's memory either.
     match fw.write(0x100_0000, &[0xcc]) {
         Err(BridgeError::Status(s, p)) => {
@@ -185,4 +190,72 @@ fn the_firmware_refuses_hostile_calls_with_the_spec_codes() {
         .send_command(0, &GET_RANDOM_8, &mut rsp)
         .expect("getrandom");
     assert_eq!(check_response(&rsp[..n]), 0);
+}
+
+/// `evtpm verify ARGS`: (exit code, stdout).
+fn verify(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_evtpm"))
+        .arg("verify")
+        .args(args)
+        .output()
+        .expect("evtpm verify");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_attestation_protocol_binds_the_nonce_and_the_ek_the_tpm_holds() {
+    use evtpm::verify::{ek, hex, report::offset};
+    let Some(mut fw) = start() else { return };
+    let nonce: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37) ^ 0x5A).collect();
+    let (report, manifest) = fw
+        .attest(&nonce, false)
+        .expect("SVSM_ATTEST_SINGLE_SERVICE");
+    assert_eq!(report.len(), offset::SIZE);
+    assert_eq!(
+        &report[offset::REPORT_DATA..offset::REPORT_DATA + 64],
+        &ek::binding_digest(&nonce, &manifest)[..]
+    );
+    // The manifest is the EK at 0x81010001, as TPM2_ReadPublic gives it to the guest.
+    let mut rsp = [0u8; 4096];
+    let n = fw.send_command(0, &STARTUP_CLEAR, &mut rsp).unwrap();
+    assert_eq!(check_response(&rsp[..n]), 0);
+    let read_public = [
+        0x80, 0x01, 0, 0, 0, 14, 0, 0, 0x01, 0x73, 0x81, 0x01, 0x00, 0x01,
+    ];
+    let n = fw.send_command(0, &read_public, &mut rsp).unwrap();
+    assert_eq!(check_response(&rsp[..n]), 0, "ReadPublic 0x81010001");
+    let size = u16::from_be_bytes([rsp[10], rsp[11]]) as usize;
+    assert_eq!(&rsp[12..12 + size], &manifest[..]);
+
+    // evtpm verify: passes with the nonce and the test root, fails with another nonce.
+    let dir = std::env::temp_dir().join(format!("evtpm-attest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (r, m) = (dir.join("report"), dir.join("manifest"));
+    std::fs::write(&r, &report).unwrap();
+    std::fs::write(&m, &manifest).unwrap();
+    let (r, m) = (r.to_str().unwrap(), m.to_str().unwrap());
+    let good = hex::encode(&nonce);
+    let base = ["--report", r, "--ek", m, "--allow-test-root", "--nonce"];
+    let (code, out) = verify(&[&base[..], &[good.as_str()]].concat());
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(&[&base[..], &["00"]].concat());
+    assert!(code != 0 && out.contains("FAIL binding"), "{out}");
+
+    // SVSM_ATTEST_SERVICES: the services manifest lists the vTPM with the same EK.
+    let (report, services) = fw.attest(&nonce, true).expect("SVSM_ATTEST_SERVICES");
+    assert_eq!(
+        &report[offset::REPORT_DATA..offset::REPORT_DATA + 64],
+        &ek::binding_digest(&nonce, &services)[..]
+    );
+    let le32 = |at: usize| u32::from_le_bytes(services[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!((le32(16), le32(20)), (services.len(), 1));
+    assert_eq!(
+        &services[24..40],
+        &svsm::protocol::attest::VTPM_SERVICE_GUID.0
+    );
+    assert_eq!(&services[le32(40)..le32(40) + le32(44)], &manifest[..]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,10 +31,11 @@ pub const SVSM_CORE_WITHDRAW_MEM: u32 = 5;
 pub const SVSM_CORE_QUERY_PROTOCOL: u32 = 6;
 pub const SVSM_CORE_CONFIGURE_VTOM: u32 = 7;
 
-/// Versions served, per protocol: (min, max). Attestation is not served yet (its calls answer
-/// `SVSM_ERR_UNSUPPORTED_CALL`), so `QUERY_PROTOCOL` reports it unsupported.
+/// Versions served, per protocol: (min, max). Attestation is served where the vTPM service
+/// offers a manifest and reports (always in the firmware; not by a bare engine).
 const CORE_VERSIONS: (u32, u32) = (1, 1);
 const VTPM_VERSIONS: (u32, u32) = (1, 1);
+const ATTEST_VERSIONS: (u32, u32) = (1, 1);
 
 /// The `SVSM_CORE_PVALIDATE` request header ("PVALIDATE Operation" table, chapter 5), followed
 /// in guest memory by `entries` 8-byte [`PvalidateEntry`] values; header and entries lie within
@@ -185,7 +186,7 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
         SVSM_CORE_DELETE_VCPU => delete_vcpu(svsm, regs),
         SVSM_CORE_DEPOSIT_MEM | SVSM_CORE_WITHDRAW_MEM => Err(SvsmError::UnsupportedCall),
         SVSM_CORE_QUERY_PROTOCOL => {
-            query_protocol(regs);
+            query_protocol(regs, svsm.engine.vtpm_manifest().is_some());
             Ok(())
         }
         SVSM_CORE_CONFIGURE_VTOM => configure_vtom(regs),
@@ -384,13 +385,13 @@ fn delete_vcpu<M: GuestMemory, E: Engine, P: PageState>(
 
 /// `SVSM_CORE_QUERY_PROTOCOL`: RCX = protocol << 32 | version. Answers RCX = max << 32 | min if
 /// `version` of `protocol` is served, else 0.
-fn query_protocol(regs: &mut Registers) {
+fn query_protocol(regs: &mut Registers, attestation: bool) {
     let protocol = (regs.rcx >> 32) as u32;
     let version = regs.rcx as u32;
     let versions = match protocol {
         SVSM_CORE_PROTOCOL => Some(CORE_VERSIONS),
         SVSM_VTPM_PROTOCOL => Some(VTPM_VERSIONS),
-        SVSM_ATTEST_PROTOCOL => None,
+        SVSM_ATTEST_PROTOCOL => attestation.then_some(ATTEST_VERSIONS),
         _ => None,
     };
     regs.rcx = match versions {
@@ -781,7 +782,12 @@ mod tests {
         assert_eq!(q(&mut s, 2, 1), (1 << 32) | 1);
         assert_eq!(q(&mut s, 0, 2), 0);
         assert_eq!(q(&mut s, 2, 0), 0);
-        assert_eq!(q(&mut s, 1, 1), 0, "attestation is not served yet");
+        assert_eq!(
+            q(&mut s, 1, 1),
+            (1 << 32) | 1,
+            "attestation, with a vTPM manifest"
+        );
+        assert_eq!(q(&mut s, 1, 2), 0);
         assert_eq!(q(&mut s, 3, 1), 0);
         assert_eq!(q(&mut s, 0xffff_ffff, 0xffff_ffff), 0);
     }

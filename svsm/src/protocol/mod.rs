@@ -257,11 +257,13 @@ pub fn dispatch<M: GuestMemory, E: Engine, P: PageState>(
     let mut out = *regs;
     let result = match regs.protocol() {
         SVSM_CORE_PROTOCOL => self::core::handle(svsm, regs.call(), &mut out),
-        SVSM_ATTEST_PROTOCOL => attest::handle(regs.call(), &mut out),
+        SVSM_ATTEST_PROTOCOL => attest::handle(svsm, regs.call(), &mut out),
         SVSM_VTPM_PROTOCOL => self::vtpm::handle(svsm, regs.call(), &mut out),
         _ => Err(SvsmError::UnsupportedProtocol),
     };
-    if result.is_ok() {
+    // The attestation calls also return sizes with SVSM_ERR_INVALID_PARAMETER (a buffer too
+    // small); their handler writes `out` only when the guest is to see it.
+    if result.is_ok() || regs.protocol() == SVSM_ATTEST_PROTOCOL {
         *regs = out;
     }
     regs.rax = result_code(result);
@@ -281,9 +283,23 @@ pub(crate) mod testutil {
 
     /// Answers every command with a header-only response whose code is the command's length,
     /// and records what it saw.
-    #[derive(Debug, Default)]
+    /// Its vTPM manifest is 300 bytes of pattern; its reports come from the qemu-test software
+    /// PSP, and are counted.
+    #[derive(Debug)]
     pub struct FakeEngine {
         pub seen: std::vec::Vec<(u8, std::vec::Vec<u8>)>,
+        pub manifest: std::vec::Vec<u8>,
+        pub reports: usize,
+    }
+
+    impl Default for FakeEngine {
+        fn default() -> Self {
+            FakeEngine {
+                seen: std::vec::Vec::new(),
+                manifest: (0..300u32).map(|i| (i * 7) as u8).collect(),
+                reports: 0,
+            }
+        }
     }
 
     impl Engine for FakeEngine {
@@ -293,6 +309,19 @@ pub(crate) mod testutil {
             r[6..10].copy_from_slice(&(command.len() as u32).to_be_bytes());
             response[..10].copy_from_slice(&r);
             10
+        }
+
+        fn vtpm_manifest(&self) -> Option<&[u8]> {
+            Some(&self.manifest)
+        }
+
+        fn attestation_report(&mut self, report_data: &[u8; 64]) -> SvsmResult<std::vec::Vec<u8>> {
+            self.reports += 1;
+            Ok(
+                evidence::test_root::qemu_test_report(report_data, 0, &[1; 32])
+                    .unwrap()
+                    .to_vec(),
+            )
         }
     }
 

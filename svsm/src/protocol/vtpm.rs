@@ -50,11 +50,23 @@ const _: () = assert!(::core::mem::offset_of!(TpmSendCommandResponse, size) == w
 const _: () = assert!(::core::mem::size_of::<TpmSendCommandResponse>() == wire::RSP_BUFFER);
 const _: () = assert!(wire::PAGE_SIZE as u64 == PAGE_SIZE);
 
-/// The engine, seen through the one call the SVSM makes on it (see [`vtpm::Tpm::execute`]).
+/// The vTPM service as the protocols see it: the engine's one entry point (see
+/// [`vtpm::Tpm::execute`]) and, for the attestation protocol, its manifest and reports.
 pub trait Engine {
     /// Runs `command` received at `locality`, writes the response into `response` and returns
     /// its length.
     fn execute(&mut self, locality: u8, command: &[u8], response: &mut [u8]) -> usize;
+
+    /// The vTPM service manifest (the EK's `TPMT_PUBLIC`); `None` where attestation is not
+    /// offered (a bare engine).
+    fn vtpm_manifest(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// A VMPL0 `ATTESTATION_REPORT` carrying `report_data`.
+    fn attestation_report(&mut self, _report_data: &[u8; 64]) -> SvsmResult<alloc::vec::Vec<u8>> {
+        Err(SvsmError::UnsupportedCall)
+    }
 }
 
 impl<P: vtpm::Platform> Engine for vtpm::Tpm<P> {

@@ -307,7 +307,12 @@ impl Firmware {
         self.link.write_all(&frame.encode(REQUEST_MAGIC))?;
         let mut buf = [0u8; 4096];
         loop {
-            let n = self.link.read(&mut buf)?;
+            // A signal (a child exiting elsewhere in the process) may interrupt the wait.
+            let n = match self.link.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
             if n == 0 {
                 return Err(BridgeError::Io(io::ErrorKind::UnexpectedEof.into()));
             }
@@ -425,6 +430,60 @@ impl Firmware {
             got += n;
         }
         Ok(size)
+    }
+
+    /// An SVSM attestation as Linux's configfs-tsm makes it: `SVSM_ATTEST_SINGLE_SERVICE` for
+    /// the vTPM (or `SVSM_ATTEST_SERVICES` with `all_services`) with `nonce`, the request in the
+    /// calling area's buffer and one page each for report and manifest. Returns (report,
+    /// manifest), each as long as RCX and R8 say.
+    pub fn attest(
+        &mut self,
+        nonce: &[u8],
+        all_services: bool,
+    ) -> Result<(Vec<u8>, Vec<u8>), BridgeError> {
+        use svsm::protocol::attest::{self, VTPM_SERVICE_GUID};
+        let (report_gpa, manifest_gpa, nonce_gpa) = (
+            self.page + CHUNK as u64,
+            self.page + 2 * CHUNK as u64,
+            self.page + 3 * CHUNK as u64,
+        );
+        if nonce.len() > CHUNK {
+            return Err(BridgeError::BadResponse);
+        }
+        self.write(nonce_gpa, nonce)?;
+        let mut req = vec![0u8; attest::REQUEST_SIZE];
+        let entries = [
+            (0x00, report_gpa, CHUNK as u32),
+            (0x10, nonce_gpa, nonce.len() as u32),
+            (0x20, manifest_gpa, CHUNK as u32),
+        ];
+        for (at, pa, len) in entries {
+            req[at..at + 8].copy_from_slice(&pa.to_le_bytes());
+            req[at + 8..at + 12].copy_from_slice(&len.to_le_bytes());
+        }
+        let call = if all_services {
+            attest::SVSM_ATTEST_SERVICES
+        } else {
+            req[0x40..0x50].copy_from_slice(&VTPM_SERVICE_GUID.0);
+            attest::SVSM_ATTEST_SINGLE_SERVICE
+        };
+        let request_gpa = self.caa + svsm::protocol::CALLING_AREA_SIZE;
+        self.write(request_gpa, &req)?;
+        let regs = self.call(Registers {
+            rax: Registers::request(svsm::protocol::SVSM_ATTEST_PROTOCOL, call),
+            rcx: request_gpa,
+            ..Registers::default()
+        })?;
+        if regs.rax != 0 {
+            return Err(BridgeError::Svsm(regs.rax));
+        }
+        let (manifest_len, report_len) = (regs.rcx, regs.r8);
+        if manifest_len > CHUNK as u64 || report_len > CHUNK as u64 {
+            return Err(BridgeError::BadResponse);
+        }
+        let report = self.read(report_gpa, report_len as u32)?;
+        let manifest = self.read(manifest_gpa, manifest_len as u32)?;
+        Ok((report, manifest))
     }
 
     fn signal(&mut self, s: u8) {
