@@ -14,8 +14,6 @@ FIRMWARE := target/$(FIRMWARE_TARGET)/firmware/svsm
 EVTPM := target/debug/evtpm
 MSSIM_HOST ?= 127.0.0.1
 MSSIM_PORT ?= 2321
-# The TCTI `make run` points tpm2-tools at.
-RUN_TCTI ?= mssim:host=$(MSSIM_HOST),port=$(MSSIM_PORT)
 # Extra arguments for `make bench` (e.g. BENCH_ARGS="--iterations 5000").
 BENCH_ARGS ?=
 # Seconds per fuzz target for `make fuzz`, and the memory limit of each (state must not grow).
@@ -33,7 +31,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 	fuzz clean
 
 help:
-	@echo "make run           build, serve the TPM on $(MSSIM_HOST):$(MSSIM_PORT), run a tpm2-tools demo"
+	@echo "make run           build the firmware, boot it in QEMU, serve its vTPM on $(MSSIM_HOST):$(MSSIM_PORT), attest it, use it"
 	@echo "make test          everything CI checks: fmt, clippy, firmware + QEMU boot, cargo test"
 	@echo "make deps          apt packages, the Rust firmware target, rustfmt and clippy, the"
 	@echo "                   Python test packages (tests/py/requirements.txt)"
@@ -115,33 +113,8 @@ test: deps lint build qemu-smoke
 
 ## ---- demo -----------------------------------------------------------------------------------
 
-run: deps build
-	@export TPM2TOOLS_TCTI="$(RUN_TCTI)"
-	log=$$(mktemp -t evtpm-serve.XXXXXX)
-	$(EVTPM) serve --mssim $(MSSIM_HOST):$(MSSIM_PORT) >"$$log" 2>&1 &
-	server=$$!
-	cleanup() {
-		status=$$?
-		kill "$$server" 2>/dev/null || true
-		wait "$$server" 2>/dev/null || true
-		if (( status != 0 )); then echo "run: failed; server log:" >&2; cat "$$log" >&2; fi
-		rm -f "$$log"
-	}
-	trap cleanup EXIT
-	for _ in $$(seq 100); do
-		kill -0 "$$server" 2>/dev/null || { echo "run: evtpm serve exited" >&2; exit 1; }
-		(exec 3<>/dev/tcp/$(MSSIM_HOST)/$(MSSIM_PORT)) 2>/dev/null && break
-		sleep 0.1
-	done
-	step() { echo; echo "\$$ $$*"; "$$@"; }
-	step tpm2_startup -c
-	step tpm2_getcap properties-fixed
-	step tpm2_pcrextend 16:sha256=$$(printf 'evtpm' | sha256sum | cut -d' ' -f1)
-	step tpm2_pcrread sha256:16
-	step tpm2_getrandom --hex 16; echo
-	printf 'hello evtpm' | step tpm2_hash -g sha256 --hex; echo
-	step tpm2_readclock
-	echo; echo "run: ok"
+run: deps build firmware
+	scripts/run.sh $(EVTPM) $(FIRMWARE) $(MSSIM_HOST) $(MSSIM_PORT)
 
 ## ---- benchmarks and fuzzing -----------------------------------------------------------------
 
