@@ -4,6 +4,7 @@
 
 pub mod seq;
 pub mod stream;
+pub mod svsm;
 
 use std::cell::Cell;
 use vtpm::{Config, Platform, PlatformError, Tpm};
