@@ -21,7 +21,7 @@ SECONDS ?= 60
 FUZZ_RSS_MB ?= 512
 
 APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon \
-	libtss2-dev qemu-system-x86 busybox-static python3-pip
+	libtss2-dev qemu-system-x86 ovmf busybox-static python3-pip
 # The Python real-client tests (tests/py: Keylime's code, the kernel's HMAC sessions).
 PY_REQUIREMENTS := tests/py/requirements.txt
 # Not root (a developer's machine): apt-get goes through sudo.

@@ -5,7 +5,7 @@ import importlib.metadata
 import sys
 import types
 
-PINNED = {"keylime": "7.14.3"}
+PINNED = {"keylime": "7.14.3", "sev-snp-measure": "0.0.13"}
 
 try:
     import gpg  # noqa: F401

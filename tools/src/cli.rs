@@ -42,6 +42,10 @@ pub enum Command {
     /// as Linux's configfs-tsm does: nonce in, report and service manifest out. Check the
     /// result with `evtpm verify --report REPORT --ek MANIFEST --nonce HEX --allow-test-root`.
     Attest(AttestArgs),
+    /// Print the expected SEV-SNP launch MEASUREMENT (96 hex digits): of the evtpm launch
+    /// (IMAGE = the firmware ELF, with OVMF as the guest firmware), or of OVMF alone as
+    /// `sev-snp-measure --mode snp` computes it. See tools/src/measure.rs for the layouts.
+    Measure(MeasureArgs),
     /// Verify an SEV-SNP attestation report (AMD chain, signature, VMPL, policy, TCB,
     /// measurement) and its binding of the EK; usable as Keylime's ek_check_script.
     #[command(after_help = crate::verify::cmd::VERIFY_HELP)]
@@ -105,6 +109,30 @@ pub struct ServeArgs {
     /// Keep the firmware's COM1 log here (--firmware) [default: a temporary file].
     #[arg(long, value_name = "PATH", requires = "firmware")]
     pub firmware_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("sig").required(true)))]
+pub struct MeasureArgs {
+    /// The evtpm firmware ELF (`make firmware`); without it, OVMF alone is measured.
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<PathBuf>,
+    /// The OVMF image the launch carries (placed to end at 4 GiB).
+    #[arg(long, value_name = "FILE")]
+    pub ovmf: PathBuf,
+    /// Number of vCPUs (one VMSA each).
+    #[arg(long, value_name = "N")]
+    pub vcpus: u32,
+    /// QEMU CPU model of the guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, …): its CPUID signature
+    /// goes into RDX of every VMSA.
+    #[arg(long, value_name = "MODEL", group = "sig")]
+    pub vcpu_type: Option<String>,
+    /// The CPUID signature itself (hex with 0x, or decimal).
+    #[arg(long, value_name = "SIG", group = "sig")]
+    pub vcpu_sig: Option<String>,
+    /// SEV_FEATURES of the guest's VMSAs for the OVMF-only launch [default: 0x1, SNP active].
+    #[arg(long, value_name = "HEX", default_value = "0x1")]
+    pub guest_features: String,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +233,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench_one(a),
         Command::BenchSuite(a) => bench::suite::run(&a),
         Command::Attest(a) => attest(a),
+        Command::Measure(a) => measure(a),
         Command::Verify(_) => Ok(()),
     };
     match result {
@@ -253,6 +282,38 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         );
     }
     run_server(&opts, Box::new(tpm))
+}
+
+fn parse_number(s: &str, what: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("{what}: {s:?} is not a number"))
+}
+
+fn measure(a: MeasureArgs) -> Result<(), String> {
+    use crate::measure;
+    let sig = match (&a.vcpu_type, &a.vcpu_sig) {
+        (Some(t), _) => {
+            measure::vcpu_signature(t).ok_or_else(|| format!("--vcpu-type: unknown model {t:?}"))?
+        }
+        (None, Some(s)) => u32::try_from(parse_number(s, "--vcpu-sig")?)
+            .map_err(|_| String::from("--vcpu-sig: above 32 bits"))?,
+        (None, None) => return Err("--vcpu-type or --vcpu-sig is required".into()),
+    };
+    let features = parse_number(&a.guest_features, "--guest-features")?;
+    let data = std::fs::read(&a.ovmf).map_err(|e| format!("{}: {e}", a.ovmf.display()))?;
+    let ovmf = measure::Ovmf::parse(data).map_err(|e| format!("{}: {e}", a.ovmf.display()))?;
+    let digest = match &a.image {
+        Some(p) => {
+            let image = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            measure::evtpm_launch(&image, &ovmf, a.vcpus, sig)?
+        }
+        None => measure::ovmf_launch(&ovmf, a.vcpus, sig, features)?,
+    };
+    println!("{}", crate::verify::hex::encode(&digest));
+    Ok(())
 }
 
 fn attest(a: AttestArgs) -> Result<(), String> {
