@@ -47,3 +47,17 @@ for line in 'evtpm svsm .* booting' 'engine manufactured' 'TPM2_Startup(CLEAR): 
 done
 grep -q 'PANIC' "$serial" && fail "the firmware panicked"
 echo "qemu-smoke: ok: booted, manufactured and self-tested in ${elapsed_ms} ms (TCG, QEMU start to exit)"
+
+# A fatal exception reports itself and ends the run with the failure code, not a triple fault.
+: >"$serial"
+status=0
+timeout -k 5 "$timeout_s" "$qemu" \
+    -accel tcg -machine q35 -cpu max -m 256M \
+    -nodefaults -display none -no-reboot -monitor none \
+    -serial "file:$serial" \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -kernel "$elf" -append "evtpm.selftest=fault" </dev/null || status=$?
+[[ $status == "$EXIT_FAILURE" ]] || { tr -d '\r' <"$serial"; fail "UD2 test: exit $status, want $EXIT_FAILURE"; }
+grep -q 'EXCEPTION\] vector 6 (#UD invalid opcode) at RIP' "$serial" \
+    || { tr -d '\r' <"$serial"; fail "UD2 test: no exception report"; }
+echo "qemu-smoke: ok: a fatal #UD is reported ($(grep -o 'vector 6.*' "$serial" | tr -d '\r')) and ends the run"

@@ -22,6 +22,23 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     }
 
     mm::heap::init();
+    crate::cpu::idt::install();
+    if !crate::cpu::idt::self_test() {
+        error!("exception handling: #BP did not come back");
+        platform::exit(QemuExit::Failure);
+    }
+    info!("GDT, TSS (IST stacks for #DF, #VC, NMI) and IDT live: int3 handled and resumed");
+    let cmdline = mm::pvh_cmdline(boot_info).unwrap_or_default();
+    if !cmdline.is_empty() {
+        info!("command line: {cmdline}");
+    }
+    if cmdline
+        .split_whitespace()
+        .any(|w| w == "evtpm.selftest=fault")
+    {
+        info!("evtpm.selftest=fault: executing UD2");
+        crate::cpu::idt::raise_invalid_opcode();
+    }
     let heap = mm::heap::stats();
     info!("heap: {} KiB at {:#x}", heap.size / 1024, heap.start);
 

@@ -5,6 +5,7 @@
 //! instruction wrappers build only for the firmware target; the pure logic around them (entropy
 //! retry, TSC frequency, the lock) is tested on the host.
 
+pub mod idt;
 pub mod io;
 pub mod lock;
 pub mod rand;
