@@ -27,7 +27,7 @@ PY_REQUIREMENTS := tests/py/requirements.txt
 # Not root (a developer's machine): apt-get goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test lint qemu-smoke run bench conformance \
+.PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test test-linux lint qemu-smoke run bench conformance \
 	fuzz clean
 
 help:
@@ -107,9 +107,13 @@ lint: deps-rust
 # target/debug/evtpm, which `build` makes first, and tools/tests/firmware.rs boots the image
 # that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
 # engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
-test: deps lint build qemu-smoke
+test: deps lint build qemu-smoke test-linux
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) $(CARGO) test --workspace
+
+# A Debian kernel's TPM driver and IMA against evtpm under QEMU: scripts/test-linux.sh.
+test-linux: deps build firmware
+	scripts/test-linux.sh $(EVTPM) $(FIRMWARE)
 
 ## ---- demo -----------------------------------------------------------------------------------
 
