@@ -1,5 +1,5 @@
 """Exits 0 when everything tests/py needs is importable at the pinned versions (used by
-`make py-deps` to skip pip, and by tests/tests/python.rs to fail with instructions)."""
+`make deps-py` to skip pip, and by tests/tests/python.rs to fail with instructions)."""
 
 import importlib.metadata
 import sys

@@ -6,7 +6,7 @@
 //! * `test_keylime.py`: Keylime's own registrar and verifier code (PyPI `keylime` 7.14.3):
 //!   credential activation for an EK/AK the TPM holds, quote and IMA log verification.
 //!
-//! Needs python3 with the packages of `tests/py/requirements.txt` (`make py-deps`, part of
+//! Needs python3 with the packages of `tests/py/requirements.txt` (`make deps-py`, part of
 //! `make test`).
 
 use evtpm_tests::server::run_with_timeout;
@@ -35,7 +35,7 @@ fn check_deps() {
     );
     assert!(
         out.status.success(),
-        "the Python test dependencies are missing: run `make py-deps` (or `python3 -m pip install \
+        "the Python test dependencies are missing: run `make deps-py` (or `python3 -m pip install \
          -r tests/py/requirements.txt`).\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
