@@ -1,5 +1,5 @@
 """Exits 0 when everything tests/py needs is importable at the pinned versions (used by
-`make py-deps` to skip pip, and by tests/tests/python.rs to fail with instructions)."""
+`make deps-py` to skip pip, and by tests/tests/python.rs to fail with instructions)."""
 
 import importlib.metadata
 import sys
@@ -32,6 +32,10 @@ for module in [
     "keylime.policy.create_runtime_policy",
     "keylime.mba.elchecking.elchecker",
     "keylime.mba.elparsing.tpm2_tools_elparser",
+    # test_keylime_e2e.py runs these as services and as the tenant command.
+    "keylime.cmd.verifier",
+    "keylime.cmd.registrar",
+    "keylime.cmd.tenant",
 ]:
     try:
         __import__(module)
