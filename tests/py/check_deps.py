@@ -36,6 +36,10 @@ for module in [
     "keylime.cmd.verifier",
     "keylime.cmd.registrar",
     "keylime.cmd.tenant",
+    "alembic",
+    "requests",
+    # tools/tests/measure.rs runs its command-line tool.
+    "sevsnpmeasure.cli",
 ]:
     try:
         __import__(module)
