@@ -27,3 +27,4 @@ pub mod platform;
 pub mod protocol;
 pub mod selftest;
 pub mod service;
+pub mod sev;
