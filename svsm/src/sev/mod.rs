@@ -13,3 +13,4 @@
 //! which has no SNP: on it the software PSP ([`crate::platform::test_psp`]) makes the reports.
 
 pub mod ghcb;
+pub mod secrets;
