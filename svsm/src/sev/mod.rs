@@ -13,4 +13,5 @@
 //! which has no SNP: on it the software PSP ([`crate::platform::test_psp`]) makes the reports.
 
 pub mod ghcb;
+pub mod guest_request;
 pub mod secrets;
