@@ -14,4 +14,7 @@
 
 pub mod ghcb;
 pub mod guest_request;
+#[cfg(target_os = "none")]
+pub mod instr;
+pub mod rmp;
 pub mod secrets;
