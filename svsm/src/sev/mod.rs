@@ -7,9 +7,10 @@
 //! | [`guest_request`] | SNP guest messages under VMPCK0 and the [`crate::service::ReportSource`] over them | pure, host-tested against a fake PSP |
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
+//! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only, not yet constructed |
 //!
 //! Everything whose logic can be separated from the hardware is pure code; the hardware touch
-//! points are the few functions of `instr`. Nothing here is used by the `qemu-test` platform,
+//! points are the few functions of `instr` and `shared`. Nothing here is used by the `qemu-test` platform,
 //! which has no SNP: on it the software PSP ([`crate::platform::test_psp`]) makes the reports.
 
 pub mod ghcb;
@@ -18,3 +19,5 @@ pub mod guest_request;
 pub mod instr;
 pub mod rmp;
 pub mod secrets;
+#[cfg(target_os = "none")]
+pub mod shared;
