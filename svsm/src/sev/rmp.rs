@@ -70,7 +70,7 @@ pub const fn decode_rmpadjust(eax: u32) -> RmpadjustResult {
     }
 }
 
-/// A VMPL's permission mask over a page (RMPADJUST RDX[15:8]).
+/// A VMPL's permission mask over a page (RMPADJUST `RDX[15:8]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmplPermissions(u8);
 

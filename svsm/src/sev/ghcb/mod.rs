@@ -120,9 +120,9 @@ const USAGE: usize = offset_of!(GhcbLayout, usage);
 pub enum GhcbError {
     /// The hypervisor left SW_EXITINFO1 (or a result field) not valid.
     MissingResult,
-    /// SW_EXITINFO1[31:0] = 1: the hypervisor asks to inject the exception in SW_EXITINFO2.
+    /// `SW_EXITINFO1[31:0]` = 1: the hypervisor asks to inject the exception in SW_EXITINFO2.
     Exception(u64),
-    /// SW_EXITINFO1[31:0] = 2: the GHCB input was bad; SW_EXITINFO2[31:0] says how (1 not
+    /// `SW_EXITINFO1[31:0]` = 2: the GHCB input was bad; `SW_EXITINFO2[31:0]` says how (1 not
     /// registered, 2 invalid usage, 3 invalid scratch area, 4 missing input, 5 invalid input,
     /// 6 invalid event).
     BadInput(u32),
@@ -241,7 +241,7 @@ impl Ghcb {
         self.set(Field::SwExitInfo2, info2);
     }
 
-    /// The hypervisor's verdict on the event just exited: `Ok` when SW_EXITINFO1[31:0] is 0
+    /// The hypervisor's verdict on the event just exited: `Ok` when `SW_EXITINFO1[31:0]` is 0
     /// (the event's own results are then in the other fields).
     pub fn exit_result(&self) -> Result<(), GhcbError> {
         let info1 = self

@@ -37,7 +37,7 @@ pub mod info {
 
 /// GHCBInfo: bits 11:0.
 const INFO_MASK: u64 = 0xfff;
-/// A guest frame number fits the 40 bits of GHCBData[51:12] in the page-state-change request.
+/// A guest frame number fits the 40 bits of `GHCBData[51:12]` in the page-state-change request.
 const PSC_GFN_BITS: u32 = 40;
 /// Guest physical addresses are at most 52 bits wide (AMD APM vol. 2, "Physical address size").
 const MAX_GPA_BITS: u32 = 52;
@@ -51,7 +51,7 @@ pub enum MsrProtocolError {
     BadAddress(u64),
     /// The hypervisor registered a different GHCB GPA than the one asked for.
     GpaMismatch { requested: u64, registered: u64 },
-    /// The hypervisor's page state change failed with this error code (GHCBData[63:32]).
+    /// The hypervisor's page state change failed with this error code (`GHCBData[63:32]`).
     PageStateChange(u32),
     /// A termination reason set above 15 (it has four bits).
     BadReasonSet(u8),
@@ -79,11 +79,11 @@ fn expect_info(value: u64, expected: u64) -> Result<(), MsrProtocolError> {
 /// and the position of the encryption bit in page table entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SevInfo {
-    /// GHCBData[63:48]: the highest protocol version supported.
+    /// `GHCBData[63:48]`: the highest protocol version supported.
     pub max_version: u16,
-    /// GHCBData[47:32]: the lowest protocol version supported.
+    /// `GHCBData[47:32]`: the lowest protocol version supported.
     pub min_version: u16,
-    /// GHCBData[31:24]: the C-bit position.
+    /// `GHCBData[31:24]`: the C-bit position.
     pub c_bit: u8,
 }
 
@@ -99,7 +99,7 @@ pub const fn sev_info_request() -> u64 {
     info::SEV_INFO_REQUEST
 }
 
-/// Decodes the SEV Information response; GHCBData[23:12] are reserved and must be zero, and
+/// Decodes the SEV Information response; `GHCBData[23:12]` are reserved and must be zero, and
 /// a range whose minimum exceeds its maximum is refused.
 pub fn decode_sev_info(response: u64) -> Result<SevInfo, MsrProtocolError> {
     expect_info(response, info::SEV_INFO_RESPONSE)?;
@@ -132,7 +132,7 @@ fn page_frame(gpa: u64, bits: u32) -> Result<u64, MsrProtocolError> {
     Ok(gfn)
 }
 
-/// The SNP GHCB GPA registration request for the GHCB page at `gpa` (GHCBData[63:12] = its
+/// The SNP GHCB GPA registration request for the GHCB page at `gpa` (`GHCBData[63:12]` = its
 /// GFN). The page must be 4 KiB aligned.
 pub fn register_ghcb_gpa_request(gpa: u64) -> Result<u64, MsrProtocolError> {
     let gfn = page_frame(gpa, MAX_GPA_BITS - 12)?;
@@ -154,7 +154,7 @@ pub fn decode_register_ghcb_gpa(response: u64, requested: u64) -> Result<(), Msr
 }
 
 /// The page state a Page State Change asks for (GHCB spec, "SNP Page State Change" in the MSR
-/// protocol: GHCBData[55:52]).
+/// protocol: `GHCBData[55:52]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum PageState {
@@ -164,15 +164,15 @@ pub enum PageState {
     Shared = 2,
 }
 
-/// The Page State Change request for the 4 KiB page at `gpa`: GHCBData[51:12] its GFN,
-/// GHCBData[55:52] the operation.
+/// The Page State Change request for the 4 KiB page at `gpa`: `GHCBData[51:12]` its GFN,
+/// `GHCBData[55:52]` the operation.
 pub fn page_state_change_request(gpa: u64, state: PageState) -> Result<u64, MsrProtocolError> {
     let gfn = page_frame(gpa, PSC_GFN_BITS)?;
     Ok(((state as u64) << 52) | (gfn << 12) | info::PAGE_STATE_CHANGE_REQUEST)
 }
 
-/// Checks the Page State Change response: GHCBData[63:32] is the error code (0 on success),
-/// GHCBData[31:12] reserved.
+/// Checks the Page State Change response: `GHCBData[63:32]` is the error code (0 on success),
+/// `GHCBData[31:12]` reserved.
 pub fn decode_page_state_change(response: u64) -> Result<(), MsrProtocolError> {
     expect_info(response, info::PAGE_STATE_CHANGE_RESPONSE)?;
     let error = (response >> 32) as u32;
@@ -187,7 +187,7 @@ pub fn decode_page_state_change(response: u64) -> Result<(), MsrProtocolError> {
 }
 
 /// The hypervisor features of the Hypervisor Feature Support response (GHCB spec, table
-/// "Hypervisor Feature Support"; GHCBData[63:12], bit 0 here being GHCBData bit 12).
+/// "Hypervisor Feature Support"; `GHCBData[63:12]`, bit 0 here being GHCBData bit 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HvFeatures(pub u64);
 
@@ -222,8 +222,8 @@ pub fn decode_hv_features(response: u64) -> Result<HvFeatures, MsrProtocolError>
     Ok(HvFeatures(response >> 12))
 }
 
-/// Why the guest asks to be terminated: a reason set (GHCBData[15:12]) and a reason code within
-/// it (GHCBData[23:16]). Set 0 is the GHCB spec's own (table "Termination Request Reason
+/// Why the guest asks to be terminated: a reason set (`GHCBData[15:12]`) and a reason code within
+/// it (`GHCBData[23:16]`). Set 0 is the GHCB spec's own (table "Termination Request Reason
 /// Codes"); the others are for the guest to define.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TerminationReason {

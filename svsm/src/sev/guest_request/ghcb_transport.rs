@@ -4,7 +4,7 @@
 //! * SW_EXITINFO1 = GPA of the request page, SW_EXITINFO2 = GPA of the response page, both
 //!   shared (hypervisor-owned) pages;
 //! * extended: RAX = GPA of the certificate pages (contiguous, shared), RBX = their number;
-//! * after the exit: SW_EXITINFO1[31:0] = 0, SW_EXITINFO2 = the hypervisor's error (63:32) and
+//! * after the exit: `SW_EXITINFO1[31:0]` = 0, SW_EXITINFO2 = the hypervisor's error (63:32) and
 //!   the PSP's (31:0); for INVALID_LEN, RBX = the pages needed.
 //!
 //! What touches the machine — copying to and from the shared pages, and the GHCB exit itself

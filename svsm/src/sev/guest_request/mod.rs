@@ -91,9 +91,9 @@ pub enum GuestRequestError {
     SequenceExhausted,
     /// The transport failed.
     Transport(TransportError),
-    /// The PSP's error code (SW_EXITINFO2[31:0]).
+    /// The PSP's error code (`SW_EXITINFO2[31:0]`).
     Firmware(u32),
-    /// The hypervisor's error code (SW_EXITINFO2[63:32]), other than a handled BUSY or
+    /// The hypervisor's error code (`SW_EXITINFO2[63:32]`), other than a handled BUSY or
     /// INVALID_LEN.
     Hypervisor(u32),
     /// Still BUSY after [`MAX_BUSY_RETRIES`] resends.

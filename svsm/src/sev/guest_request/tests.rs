@@ -38,7 +38,7 @@ pub(super) enum Act {
     InvalidLen(u64),
     /// The PSP refuses the request with this firmware error, without processing it.
     FirmwareError(u32),
-    /// The hypervisor fails with this error code in SW_EXITINFO2[63:32].
+    /// The hypervisor fails with this error code in `SW_EXITINFO2[63:32]`.
     HypervisorError(u32),
     /// The transport itself fails.
     TransportFails,
