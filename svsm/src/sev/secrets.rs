@@ -87,8 +87,8 @@ const SVSM_GUEST_VMPL: usize = offset_of!(SecretsPageLayout, svsm_guest_vmpl);
 /// checked against the ABI before it is added.
 pub const KNOWN_VERSIONS: [u32; 2] = [2, 3];
 
-/// A VM Platform Communication Key. Zeroed when dropped; never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// A VM Platform Communication Key. Zeroed when dropped; never printed, never cloned.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Vmpck([u8; VMPCK_SIZE]);
 
 impl Vmpck {
@@ -164,14 +164,21 @@ impl core::fmt::Debug for SecretsPage {
 impl SecretsPage {
     /// The page whose bytes are `bytes`, if its version is one of [`KNOWN_VERSIONS`].
     pub fn from_bytes(bytes: &[u8; SECRETS_PAGE_SIZE]) -> Result<SecretsPage, SecretsError> {
-        let page = SecretsPage {
-            bytes: Box::new(*bytes),
-        };
+        let page = SecretsPage::copy_of(bytes);
         let version = page.version();
         if !KNOWN_VERSIONS.contains(&version) {
             return Err(SecretsError::UnknownVersion(version));
         }
         Ok(page)
+    }
+
+    /// A heap copy of `bytes`, filled in place (no copy of the keys left on the stack).
+    fn copy_of(bytes: &[u8; SECRETS_PAGE_SIZE]) -> SecretsPage {
+        let mut page = SecretsPage {
+            bytes: Box::new([0; SECRETS_PAGE_SIZE]),
+        };
+        page.bytes.copy_from_slice(bytes);
+        page
     }
 
     /// The page's bytes.
@@ -214,12 +221,10 @@ impl SecretsPage {
         if self.vmpck_is_zero(0) {
             return Err(SecretsError::NoVmpck0);
         }
-        let mut key = [0u8; VMPCK_SIZE];
+        let mut vmpck = Vmpck([0; VMPCK_SIZE]);
         let field = &mut self.bytes[Self::vmpck_range(0)];
-        key.copy_from_slice(field);
+        vmpck.0.copy_from_slice(field);
         field.zeroize();
-        let vmpck = Vmpck::new(key);
-        key.zeroize();
         Ok(vmpck)
     }
 
@@ -245,9 +250,7 @@ impl SecretsPage {
         if svsm.size == 0 || !aligned(svsm.base) || !aligned(svsm.size) || !aligned(svsm.caa) {
             return Err(SecretsError::SvsmFields);
         }
-        let mut copy = SecretsPage {
-            bytes: self.bytes.clone(),
-        };
+        let mut copy = SecretsPage::copy_of(&self.bytes);
         for n in 0..usize::from(svsm.guest_vmpl) {
             copy.bytes[Self::vmpck_range(n)].zeroize();
         }

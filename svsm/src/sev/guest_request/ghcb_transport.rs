@@ -50,15 +50,22 @@ pub struct GhcbTransport<M: SharedMemory> {
 
 impl<M: SharedMemory> GhcbTransport<M> {
     /// A transport over `mem`, with its shared pages at `pages`. The pages must be 4 KiB
-    /// aligned: `None` otherwise.
+    /// aligned and the certificate pages must not run past the end of the address space:
+    /// `None` otherwise.
     pub fn new(mem: M, pages: SharedPages) -> Option<GhcbTransport<M>> {
         let aligned = |gpa: u64| gpa & (MSG_PAGE_SIZE as u64 - 1) == 0;
-        (aligned(pages.request) && aligned(pages.response) && aligned(pages.certs)).then(|| {
-            GhcbTransport {
-                mem,
-                pages,
-                ghcb: Box::default(),
-            }
+        let certs_end = pages
+            .cert_pages
+            .checked_mul(MSG_PAGE_SIZE as u64)
+            .and_then(|len| pages.certs.checked_add(len));
+        let ok = aligned(pages.request)
+            && aligned(pages.response)
+            && aligned(pages.certs)
+            && certs_end.is_some();
+        ok.then(|| GhcbTransport {
+            mem,
+            pages,
+            ghcb: Box::default(),
         })
     }
 
@@ -326,11 +333,17 @@ mod tests {
     }
 
     #[test]
-    fn unaligned_shared_pages_are_refused() {
+    fn unaligned_or_wrapping_shared_pages_are_refused() {
         let bad = SharedPages {
             response: 0x10_1008,
             ..PAGES
         };
         assert!(GhcbTransport::new(FakeHypervisor::new(&[]), bad).is_none());
+        let wraps = SharedPages {
+            certs: !0xfff,
+            cert_pages: 2,
+            ..PAGES
+        };
+        assert!(GhcbTransport::new(FakeHypervisor::new(&[]), wraps).is_none());
     }
 }
