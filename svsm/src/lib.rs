@@ -8,7 +8,17 @@
 //! handler, the serial framing) builds everywhere and is unit-tested on the host. Guest memory
 //! is named only through [`mm::guest`].
 //!
-//! `unsafe` lives only in [`cpu`], [`mm`] and (later) `sev`.
+//! The SEV-SNP layer is [`sev`]: the GHCB MSR protocol and page layout, the secrets page, SNP
+//! guest requests under VMPCK0 and the SNP [`service::ReportSource`] over them, all pure and
+//! unit-tested on the host (the guest-request state machine against a fake PSP); and
+//! `sev::instr` (the PVALIDATE, RMPADJUST, VMGEXIT and GHCB MSR instructions) and
+//! `sev::shared` (shared pages and the GHCB exit), built only for the firmware target. The
+//! `qemu-test` boot path uses none of it. What cannot run without SNP hardware: the
+//! instructions, the GHCB exits, and the SNP boot that would set them up (C-bit page tables,
+//! shared GHCB and message pages, taking VMPCK0 from the secrets page and handing the guest its
+//! copy), which does not exist yet.
+//!
+//! `unsafe` lives only in [`cpu`], [`mm`] and the firmware-only parts of [`sev`].
 #![no_std]
 
 #[cfg(test)]
@@ -27,3 +37,4 @@ pub mod platform;
 pub mod protocol;
 pub mod selftest;
 pub mod service;
+pub mod sev;

@@ -14,8 +14,9 @@ use evidence::{ek, ek_cert, report, BOOT_NONCE};
 use vtpm::{EkTemplate, Platform, Tpm};
 
 /// Where SEV-SNP attestation reports come from: the PSP through an SNP guest request
-/// (`MSG_REPORT_REQ`, SNP ABI 7.3) on SNP hardware; on the qemu-test platform, the software PSP
-/// [`crate::platform::test_psp::TestPsp`], which signs with the published test key.
+/// (`MSG_REPORT_REQ`, SNP ABI 7.3) on SNP hardware
+/// ([`crate::sev::guest_request::report::SnpReports`]); on the qemu-test platform, the software
+/// PSP [`crate::platform::test_psp::TestPsp`], which signs with the published test key.
 pub trait ReportSource {
     /// An `ATTESTATION_REPORT` (1184 bytes) for VMPL0 carrying `report_data`.
     fn report(&mut self, report_data: &[u8; 64]) -> Result<Vec<u8>, ServiceError>;

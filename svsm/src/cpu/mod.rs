@@ -1,9 +1,9 @@
 //! The CPU: port I/O, random-number and timestamp instructions, CPUID, halting, and the spin lock
 //! the rest of the firmware builds on.
 //!
-//! This module, [`crate::mm`] and (later) `sev` are the only places with `unsafe`. The
-//! instruction wrappers build only for the firmware target; the pure logic around them (entropy
-//! retry, TSC frequency, the lock) is tested on the host.
+//! This module, [`crate::mm`] and the firmware-only parts of [`crate::sev`] are the only places
+//! with `unsafe`. The instruction wrappers build only for the firmware target; the pure logic
+//! around them (entropy retry, TSC frequency, the lock) is tested on the host.
 
 pub mod idt;
 pub mod io;

@@ -1,0 +1,23 @@
+//! The SEV-SNP layer: what only an SNP guest at VMPL0 does.
+//!
+//! | module | what | runs here |
+//! |---|---|---|
+//! | [`ghcb`] | the GHCB MSR protocol encodings, the GHCB page layout, the page-state-change buffer (GHCB spec 56421) | pure, host-tested |
+//! | [`secrets`] | the secrets page layout and the guest's copy of it (SNP ABI 56860, SVSM spec 58019) | pure, host-tested |
+//! | [`guest_request`] | SNP guest messages under VMPCK0 and the [`crate::service::ReportSource`] over them | pure, host-tested against a fake PSP |
+//! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
+//! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
+//! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only, not yet constructed |
+//!
+//! Everything whose logic can be separated from the hardware is pure code; the hardware touch
+//! points are the few functions of `instr` and `shared`. Nothing here is used by the `qemu-test` platform,
+//! which has no SNP: on it the software PSP ([`crate::platform::test_psp`]) makes the reports.
+
+pub mod ghcb;
+pub mod guest_request;
+#[cfg(target_os = "none")]
+pub mod instr;
+pub mod rmp;
+pub mod secrets;
+#[cfg(target_os = "none")]
+pub mod shared;
