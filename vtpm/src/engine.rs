@@ -136,7 +136,6 @@ pub(crate) struct Clock {
 }
 
 /// A TPM 2.0 instance.
-#[derive(Debug)]
 pub struct Tpm<P: Platform> {
     pub(crate) platform: P,
     #[allow(dead_code, reason = "NV space limits read it")]
@@ -182,6 +181,22 @@ pub struct Tpm<P: Platform> {
     /// Result of the self-test (always passes: every algorithm has known-answer tests at build time).
     pub(crate) tested: bool,
     pub(crate) cancel: bool,
+}
+
+/// A summary without secrets: the seeds, proofs, DRBG state, context key, auth values and
+/// object contents are not printed (the parts that are print redacted anyway).
+impl<P: Platform> core::fmt::Debug for Tpm<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tpm")
+            .field("power", &self.power)
+            .field("orderly", &self.orderly)
+            .field("enables", &self.enables)
+            .field("objects", &self.objects.loaded())
+            .field("sessions", &self.sessions.loaded())
+            .field("nv_indices", &self.nv.count())
+            .field("context_sequence", &self.context_sequence)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<P: Platform> Tpm<P> {

@@ -15,7 +15,6 @@ use tpm_proto::{
     nt, Cc, Handle, HashAlg, Marshal, Rc, Tpm2bDigest, TpmaNv, TpmiRhNvIndex, TpmsNvPublic, Writer,
     MAX_DIGEST_SIZE,
 };
-use zeroize::Zeroizing;
 
 /// Most indices defined at once.
 pub(crate) const MAX_INDICES: usize = 128;
@@ -52,7 +51,7 @@ pub(crate) struct NvIndex {
     pub data_size: u16,
     pub auth: AuthValue,
     /// `dataSize` octets; unwritten octets read as 0xFF, as erased flash does in the reference.
-    data: Zeroizing<Vec<u8>>,
+    data: crate::secret::SecretBytes,
 }
 
 impl NvIndex {
@@ -65,7 +64,7 @@ impl NvIndex {
             auth_policy: Digest::from_slice(public.auth_policy.0),
             data_size: public.data_size,
             auth,
-            data: Zeroizing::new(vec![0xFF; public.data_size as usize]),
+            data: vec![0xFF; public.data_size as usize].into(),
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) mod validate;
 use crate::crypto::resumable::ResumableHash;
 use crate::crypto::{EccCurve, EccPoint, EccPrivate, Hasher, RsaPrivate, RsaPublic};
 use crate::entity::Name;
-use crate::secret::AuthValue;
+use crate::secret::{AuthValue, SecretBytes};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use tpm_proto::{
@@ -39,7 +39,7 @@ pub(crate) enum SequenceKind {
     /// `key ⊕ ipad`, and `key ⊕ opad` for the outer hash, so the state can be context-saved.
     Hmac {
         inner: ResumableHash,
-        outer_key: Zeroizing<Vec<u8>>,
+        outer_key: SecretBytes,
     },
 }
 
@@ -59,9 +59,9 @@ pub(crate) enum KeyMaterial {
     Rsa(Box<RsaPrivate>),
     Ecc(EccPrivate),
     /// A keyed-hash object: an HMAC key or sealed data (`TPM2B_SENSITIVE_DATA`).
-    Bits(Zeroizing<Vec<u8>>),
+    Bits(SecretBytes),
     /// A symmetric-cipher key.
-    Sym(Zeroizing<Vec<u8>>),
+    Sym(SecretBytes),
 }
 
 impl KeyMaterial {
@@ -71,7 +71,7 @@ impl KeyMaterial {
         match self {
             KeyMaterial::Rsa(k) => k.prime_p(),
             KeyMaterial::Ecc(k) => k.scalar(),
-            KeyMaterial::Bits(b) | KeyMaterial::Sym(b) => b.clone(),
+            KeyMaterial::Bits(b) | KeyMaterial::Sym(b) => Zeroizing::new(b.to_vec()),
         }
     }
 
@@ -91,7 +91,7 @@ pub(crate) struct Sensitive {
     pub auth: AuthValue,
     /// `seedValue`: the obfuscation value of a symmetric object, the seed from which a storage
     /// parent's protection keys are derived (Part 1, 27.2.4).
-    pub seed_value: Zeroizing<Vec<u8>>,
+    pub seed_value: SecretBytes,
     pub key: KeyMaterial,
 }
 
@@ -468,7 +468,10 @@ pub(crate) fn hmac_start(alg: HashAlg, key: &[u8]) -> SequenceKind {
     let mut inner = ResumableHash::new(alg);
     inner.update(&ipad);
     zeroize::Zeroize::zeroize(&mut *ipad);
-    SequenceKind::Hmac { inner, outer_key }
+    SequenceKind::Hmac {
+        inner,
+        outer_key: outer_key.into(),
+    }
 }
 
 /// Completes an HMAC sequence: `H(key ⊕ opad || inner)`.

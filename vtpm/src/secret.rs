@@ -88,4 +88,84 @@ mod tests {
         assert!(AuthValue::empty().matches(b""));
         assert!(AuthValue::new(&[0u8; 65]).is_none());
     }
+
+    /// Every container of secrets wipes itself when dropped (and with it when an object is
+    /// flushed, a session ends or an index is undefined: their slots drop them).
+    #[test]
+    fn secret_containers_zeroize_on_drop() {
+        fn wipes<T: ZeroizeOnDrop>() {}
+        wipes::<AuthValue>();
+        wipes::<SecretBytes>();
+        wipes::<crate::crypto::hmac::Hmac>();
+        wipes::<crate::crypto::drbg::Drbg>();
+        wipes::<zeroize::Zeroizing<[u8; 64]>>(); // hierarchy seeds and proofs, the context key
+    }
+
+    /// The secret as `{:?}` would print it inside a `Vec<u8>`: "[83, 69, 67, …".
+    fn printed(secret: &[u8]) -> alloc::string::String {
+        let v: alloc::vec::Vec<u8> = secret.to_vec();
+        let s = alloc::format!("{v:?}");
+        s[1..s.len() - 1].into()
+    }
+
+    #[test]
+    fn no_secret_is_printed_by_debug() {
+        use crate::object::{KeyMaterial, Sensitive};
+        let secret: &[u8] = b"SEALED-SECRET-4242";
+        let key = Sensitive {
+            auth: AuthValue::new(b"AUTH-SECRET-77").unwrap(),
+            seed_value: secret.to_vec().into(),
+            key: KeyMaterial::Bits(secret.to_vec().into()),
+        };
+        let sym = KeyMaterial::Sym(secret.to_vec().into());
+        for text in [alloc::format!("{key:?}"), alloc::format!("{sym:?}")] {
+            assert!(!text.contains(&printed(secret)), "{text}");
+            assert!(!text.contains(&printed(b"AUTH-SECRET-77")), "{text}");
+            assert!(!text.contains("SEALED"), "{text}");
+        }
+        let bytes: SecretBytes = secret.to_vec().into();
+        assert_eq!(alloc::format!("{bytes:?}"), "<18 secret bytes>");
+        // Moving out of a Zeroizing buffer leaves nothing behind in it.
+        let z = zeroize::Zeroizing::new(secret.to_vec());
+        let moved: SecretBytes = z.into();
+        assert_eq!(&moved[..], secret);
+    }
+}
+
+/// Secret octets of any length (private keys, sealed data, session keys, NV contents): zeroized
+/// on drop, and never printed — `Debug` shows the length only, so no secret reaches a log line
+/// through a `{:?}` of the structure that holds it.
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct SecretBytes(alloc::vec::Vec<u8>);
+
+impl core::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "<{} secret bytes>", self.0.len())
+    }
+}
+
+impl core::ops::Deref for SecretBytes {
+    type Target = alloc::vec::Vec<u8>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for SecretBytes {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for SecretBytes {
+    fn from(v: alloc::vec::Vec<u8>) -> Self {
+        SecretBytes(v)
+    }
+}
+
+impl From<zeroize::Zeroizing<alloc::vec::Vec<u8>>> for SecretBytes {
+    fn from(mut z: zeroize::Zeroizing<alloc::vec::Vec<u8>>) -> Self {
+        // Moves the buffer out; the emptied Zeroizing wrapper has nothing left to wipe.
+        SecretBytes(core::mem::take(&mut *z))
+    }
 }

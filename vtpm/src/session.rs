@@ -5,7 +5,6 @@ use crate::crypto::Digest;
 use crate::entity::Name;
 use alloc::vec::Vec;
 use tpm_proto::{Handle, HashAlg, Rc, Se};
-use zeroize::Zeroizing;
 
 /// Symmetric algorithm for parameter encryption (`TPMT_SYM_DEF` of `TPM2_StartAuthSession`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +26,7 @@ pub(crate) struct Session {
     /// The last nonce the TPM returned (nonceOlder for the next command).
     pub nonce_tpm: Digest,
     /// `sessionKey` (Part 1, 19.6.8); empty for an unbound, unsalted session.
-    pub session_key: Zeroizing<Vec<u8>>,
+    pub session_key: crate::secret::SecretBytes,
     pub cipher: ParamCipher,
     /// For a bound session: the bound entity's Name; its authValue is folded into the key.
     pub bind: Option<Name>,

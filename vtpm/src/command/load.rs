@@ -14,7 +14,6 @@ use tpm_proto::{
     AllowNull, Handle, Rc, Tpm2bAuth, Tpm2bPrivate, Tpm2bSensitive, TpmaObject as A, TpmiAlgPublic,
     TpmiDhPersistent, TpmtPublic, TpmtSensitive, TpmuSensitiveComposite, Unmarshal,
 };
-use zeroize::Zeroizing;
 
 /// The key material of a received sensitive area.
 fn material_in<'a>(s: &TpmtSensitive<'a>) -> KeyMaterialIn<'a> {
@@ -60,7 +59,7 @@ pub(crate) fn load_sensitive(
     let key = key_material(public, &k)?;
     Ok(Sensitive {
         auth: AuthValue::new(s.auth_value.0).ok_or(Rc::Size.param(p_sensitive))?,
-        seed_value: Zeroizing::new(s.seed_value.0.to_vec()),
+        seed_value: s.seed_value.0.to_vec().into(),
         key,
     })
 }

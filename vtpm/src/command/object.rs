@@ -174,7 +174,7 @@ impl ParentInfo {
         Ok(ParentInfo {
             view: ParentView::of(k),
             name_alg,
-            seed: s.seed_value.clone(),
+            seed: Zeroizing::new(s.seed_value.to_vec()),
             symmetric: k.symmetric(),
             name: k.name,
             qualified_name: k.qualified_name,

@@ -108,7 +108,7 @@ pub(crate) fn start_auth_session<P: Platform>(
         hash,
         start_time: tpm.time_now(),
         nonce_tpm,
-        session_key,
+        session_key: session_key.into(),
         cipher,
         bind: bound,
         policy_digest: Digest::zero(hash),

@@ -11,7 +11,6 @@ use tpm_proto::{
     Handle, Marshal, Rc, Reader, Tpm2bAuth, TpmaObject, TpmtPublic, UnmarshalNullable, WriteError,
     Writer,
 };
-use zeroize::Zeroizing;
 
 const SEQ_HASH: u8 = 1;
 const SEQ_EVENT: u8 = 2;
@@ -71,7 +70,7 @@ impl Object {
             ]),
             SEQ_HMAC => SequenceKind::Hmac {
                 inner: ResumableHash::unmarshal(r)?,
-                outer_key: Zeroizing::new(sized(r)?.to_vec()),
+                outer_key: sized(r)?.to_vec().into(),
             },
             KEY => return unmarshal_key(r),
             _ => return Err(Rc::Value),
@@ -138,7 +137,7 @@ fn unmarshal_key(r: &mut Reader<'_>) -> Result<Object, Rc> {
             };
             Some(Sensitive {
                 auth,
-                seed_value: Zeroizing::new(seed.to_vec()),
+                seed_value: seed.to_vec().into(),
                 key: key_material(&area, &k)?,
             })
         }

@@ -94,7 +94,7 @@ pub(crate) fn create_object(
                 }
                 Zeroizing::new(data.to_vec())
             };
-            (KeyMaterial::Bits(bits), None)
+            (KeyMaterial::Bits(bits.into()), None)
         }
         TpmuPublicParms::SymCipher(p) => {
             let TpmtSymDefObject::Aes { key_bits, .. } = p.sym else {
@@ -109,7 +109,7 @@ pub(crate) fn create_object(
             } else {
                 Zeroizing::new(data.to_vec())
             };
-            (KeyMaterial::Sym(key), None)
+            (KeyMaterial::Sym(key.into()), None)
         }
     };
     let mut seed_value = Zeroizing::new(vec![0u8; name_alg.size()]);
@@ -136,7 +136,7 @@ pub(crate) fn create_object(
         public: marshal_public(&public)?,
         sensitive: Sensitive {
             auth,
-            seed_value,
+            seed_value: seed_value.into(),
             key,
         },
     })

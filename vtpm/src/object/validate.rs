@@ -410,7 +410,6 @@ pub(crate) fn key_material(
     public: &TpmtPublic<'_>,
     k: &KeyMaterialIn<'_>,
 ) -> Result<KeyMaterial, Rc> {
-    use zeroize::Zeroizing;
     Ok(match (k, &public.parameters, &public.unique) {
         (KeyMaterialIn::Rsa(p), TpmuPublicParms::Rsa(parms), TpmuPublicId::Rsa(n)) => {
             KeyMaterial::Rsa(alloc::boxed::Box::new(
@@ -424,8 +423,8 @@ pub(crate) fn key_material(
                 crate::crypto::EccPrivate::from_scalar(curve, d).map_err(|_| Rc::KeySize)?,
             )
         }
-        (KeyMaterialIn::Bits { key, .. }, ..) => KeyMaterial::Bits(Zeroizing::new(key.to_vec())),
-        (KeyMaterialIn::Sym { key, .. }, ..) => KeyMaterial::Sym(Zeroizing::new(key.to_vec())),
+        (KeyMaterialIn::Bits { key, .. }, ..) => KeyMaterial::Bits(key.to_vec().into()),
+        (KeyMaterialIn::Sym { key, .. }, ..) => KeyMaterial::Sym(key.to_vec().into()),
         _ => return Err(Rc::Type),
     })
 }
