@@ -16,7 +16,7 @@ use common::*;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode};
 use std::time::Duration;
 use tpm_proto::{HashAlg, WriteError, Writer};
-use vtpm::crypto::{ecc, kdf_a, kdf_e, Drbg, EccCurve, EccPrivate, RsaPrivate};
+use vtpm::crypto::{ecc, kdf_a, kdf_e, sym, Drbg, EccCurve, EccPrivate, Hmac, RsaPrivate, SymMode};
 use vtpm::MAX_RESPONSE_SIZE;
 
 const CC_CREATE_PRIMARY: u32 = 0x131;
@@ -385,7 +385,7 @@ fn engine(c: &mut Criterion) {
 /// RSA-2048 primaries: tens of milliseconds each, and as variable as the prime search.
 fn engine_rsa(c: &mut Criterion) {
     let mut g = c.benchmark_group("rsa");
-    g.sampling_mode(SamplingMode::Flat).sample_size(30);
+    g.sampling_mode(SamplingMode::Flat).sample_size(50);
     let mut tpm = started();
     let mut out = vec![0u8; MAX_RESPONSE_SIZE];
     let (mut cp, at) = create_primary(Template::StorageRsa, &[0x5E; 32]);
@@ -479,6 +479,40 @@ fn crypto(c: &mut Criterion) {
             })
         });
     }
+    // What Load (and ContextLoad) decrypt with: the integrity HMAC and the AES-128-CFB
+    // decryption of a P-256 key's private area under a storage parent (Part 1, 22–23: two
+    // KDFa, one HMAC, ~100 bytes of CFB).
+    let (seed, name) = ([0x33u8; 32], [0x44u8; 34]);
+    let mut private = [0x55u8; 100];
+    c.bench_function("crypto Load unwrap (KDFa x2 + HMAC + AES-128-CFB)", |b| {
+        b.iter(|| {
+            let mut hmac_key = [0u8; 32];
+            kdf_a(
+                HashAlg::Sha256,
+                &seed,
+                b"INTEGRITY",
+                &[],
+                &[],
+                256,
+                &mut hmac_key,
+            )
+            .unwrap();
+            let mac = Hmac::mac(HashAlg::Sha256, &hmac_key, &[&private, &name]);
+            let mut key = [0u8; 16];
+            kdf_a(
+                HashAlg::Sha256,
+                &seed,
+                b"STORAGE",
+                &name,
+                &[],
+                128,
+                &mut key,
+            )
+            .unwrap();
+            sym::decrypt(&key, SymMode::Cfb, &mut [0u8; 16], &mut private).unwrap();
+            black_box(mac)
+        })
+    });
     let peer = EccPrivate::generate(EccCurve::NistP256, &mut drbg)
         .unwrap()
         .public()
