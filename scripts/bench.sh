@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Latency of evtpm vs swtpm vs the transport floor, the same command mix in one run.
+# Latency of evtpm vs swtpm vs the transport floor, the same command mixes in one run.
 #
 # Builds `evtpm` in release mode, then `evtpm bench-suite` starts `evtpm serve --swtpm`,
 # `swtpm socket --tpm2 --flags not-need-init,startup-clear` (Debian package `swtpm`) and
-# `evtpm bench-echo --swtpm` on free local ports, benchmarks each over one persistent
-# connection (the same command mix, the three targets interleaved command by command), prints a
-# comparison table (evtpm/swtpm ratio, evtpm above the echo floor) and one JSON line, and shuts
-# them down. Every evtpm and swtpm response must be TPM_RC_SUCCESS: failures are counted,
-# reported, and make the run exit non-zero.
+# `evtpm bench-echo --swtpm` on free local ports and runs three mixes against each, one
+# persistent connection per target and mix, the three targets interleaved command by command:
+# issue 3's fast path, issue 4's keys mix (primaries from tpm2-tools templates, Create, Load,
+# Sign, Quote, salted session, contexts, NV) and first-time primaries. Prints a comparison table
+# per mix (evtpm/swtpm ratios; evtpm above the echo floor; issue 4's targets and the Keylime +
+# kernel sum) and one JSON line, and shuts the servers down. Every evtpm and swtpm response must
+# be TPM_RC_SUCCESS: failures are counted, reported, and make the run exit non-zero.
 #
-# Engine-level latency (no transport) is `cargo bench -p vtpm`. Results: docs/benchmarks.md.
+# Engine-level latency (no transport) is `cargo bench -p vtpm` (benches engine and keys).
+# Results: docs/benchmarks.md.
 #
-# Usage: scripts/bench.sh [--iterations N] [--warmup N] [--swtpm-bin PATH]
+# Usage: scripts/bench.sh [--iterations N] [--warmup N] [--keys-iterations N]
+#                         [--keys-warmup N] [--rsa-iterations N] [--swtpm-bin PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swtpm >/dev/null || { echo "swtpm not found (apt-get install swtpm)" >&2; exit 1; }

@@ -29,14 +29,15 @@ pub enum Command {
     /// Log level via RUST_LOG (default: info).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
-    /// Time a command mix (GetRandom, PCR_Extend, PCR_Read, GetCapability, Hash, ReadClock)
-    /// over one persistent connection; prints per-command median/p99 and one JSON line.
+    /// Time a command mix (`--mix fast`: GetRandom, PCR_Extend, PCR_Read, GetCapability, Hash,
+    /// ReadClock, …; `--mix keys`: CreatePrimary, Create, Load, Sign, Quote, …) over one
+    /// persistent connection; prints per-command median/p99 and one JSON line.
     Bench(BenchArgs),
     /// Answer every TPM command with a fixed 10-byte success response, no engine: the transport
     /// floor that `bench` results can be compared with.
     BenchEcho(EchoArgs),
-    /// Start `evtpm serve --swtpm`, swtpm and `evtpm bench-echo`, run the same mix against all
-    /// three and print a comparison table.
+    /// Start `evtpm serve --swtpm`, swtpm and `evtpm bench-echo`, run the same mixes (fast
+    /// path, keys, first-time primaries) against all three and print comparison tables.
     BenchSuite(SuiteArgs),
     /// Boot the firmware under QEMU (qemu-test platform) and ask it for an SVSM attestation,
     /// as Linux's configfs-tsm does: nonce in, report and service manifest out. Check the
@@ -190,9 +191,25 @@ pub struct BenchArgs {
     /// Send TPM2_Startup(CLEAR) before the mix (its result is reported, not required).
     #[arg(long)]
     pub startup: bool,
+    /// Which mix: `fast` (issue 3's fast path), `keys` (primaries from tpm2-tools templates,
+    /// Create, Load, Sign, Quote, salted session, contexts, NV) or `primaries` (first-time
+    /// primaries, a new `unique` each).
+    #[arg(long, value_enum, default_value_t = MixKind::Fast)]
+    pub mix: MixKind,
+    /// With `--mix keys|primaries`: RSA-2048 CreatePrimary runs in every N-th round only.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub rsa_period: usize,
     /// Name of the target in the output [default: its URL, e.g. swtpm://HOST:PORT].
     #[arg(long)]
     pub label: Option<String>,
+}
+
+/// The command mixes `evtpm bench` can time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MixKind {
+    Fast,
+    Keys,
+    Primaries,
 }
 
 #[derive(Debug, Args)]
@@ -212,10 +229,22 @@ pub struct EchoArgs {
 
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
+    /// Timed rounds of the fast-path mix.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub iterations: usize,
+    /// Untimed rounds of the fast-path mix first.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub warmup: usize,
+    /// Timed rounds of each key mix (keys, first-time primaries).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub keys_iterations: usize,
+    /// Untimed rounds of each key mix first.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub keys_warmup: usize,
+    /// Timed samples of each RSA-2048 CreatePrimary step: it runs in every
+    /// (keys-iterations / N)-th round only.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub rsa_iterations: usize,
     /// swtpm binary to compare with.
     #[arg(long, default_value = "swtpm", value_name = "PATH")]
     pub swtpm_bin: PathBuf,
@@ -376,7 +405,16 @@ fn bench_one(a: BenchArgs) -> Result<(), String> {
         _ => return Err("give --mssim or --swtpm".into()),
     };
     let label = a.label.unwrap_or_else(|| target.to_string());
-    let report = bench::run(&target, a.iterations, a.warmup, a.startup)
+    let mix: Box<dyn bench::Mix> = match a.mix {
+        MixKind::Fast => Box::new(bench::commands::FastMix::new()),
+        MixKind::Keys => {
+            Box::new(bench::keys::KeysMix::new(a.rsa_period).map_err(|e| e.to_string())?)
+        }
+        MixKind::Primaries => {
+            Box::new(bench::keys::PrimariesMix::new(a.rsa_period).map_err(|e| e.to_string())?)
+        }
+    };
+    let report = bench::run(&target, mix, a.iterations, a.warmup, a.startup)
         .map_err(|e| format!("{target}: {e}"))?;
     print!("{}", report.table(&label));
     println!("{}", report.json(&label));

@@ -101,6 +101,14 @@ fn bench_over_swtpm_against_the_server() {
 fn bench_suite_runs_evtpm_swtpm_and_the_floor() {
     let out = Command::new(env!("CARGO_BIN_EXE_evtpm"))
         .args(["bench-suite", "--iterations", "5", "--warmup", "1"])
+        .args([
+            "--keys-iterations",
+            "2",
+            "--keys-warmup",
+            "1",
+            "--rsa-iterations",
+            "1",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -124,4 +132,58 @@ fn bench_suite_runs_evtpm_swtpm_and_the_floor() {
         "{json}"
     );
     assert!(json.contains("\"within_floor_target\":"), "{json}");
+    // The key mixes ran too, every row of them against all three targets.
+    for name in KEYS.iter().chain(&["CreatePrimary RSA new"]) {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(name)),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("Keylime + kernel"), "{stdout}");
+    for part in [",\"keys\":{", ",\"primaries\":{", "\"keylime_kernel\":{"] {
+        assert!(json.contains(part), "{part} in {json}");
+    }
+    assert!(json.contains("\"issue4_serve_targets_met\":"), "{json}");
 }
+
+#[test]
+fn bench_keys_mix_over_swtpm_against_the_server() {
+    let srv = Server::start(&["serve", "--swtpm", "127.0.0.1:0", "--startup", "clear"]);
+    let addr = srv.addrs["swtpm"].clone();
+    let (table, json) = bench(&[
+        "--swtpm",
+        &addr,
+        "--mix",
+        "keys",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--rsa-period",
+        "2",
+    ]);
+    for name in KEYS {
+        assert!(table.contains(name), "{name}: {table}");
+    }
+    // Every one of the 20 steps succeeded, RSA-2048 CreatePrimary included (rounds 0 and 2).
+    assert_eq!(
+        json.matches("\"rc\":0,\"failures\":0}").count(),
+        20,
+        "{json}"
+    );
+    assert!(
+        json.contains("\"CreatePrimary RSA-2048\":{\"median_us\":"),
+        "{json}"
+    );
+}
+
+/// Some rows of the keys mix.
+const KEYS: [&str; 7] = [
+    "CreatePrimary P-256",
+    "CreatePrimary RSA-2048",
+    "Create P-256",
+    "Sign ECDSA P-256",
+    "Quote ECDSA P-256",
+    "StartAuthSession salted",
+    "NV_UndefineSpace",
+];

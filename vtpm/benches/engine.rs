@@ -5,39 +5,14 @@
 //! success path. The platform is deterministic (counter entropy, a fake clock), so nothing here
 //! waits on the OS.
 
+mod common;
+
+use common::*;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use std::cell::Cell;
 use tpm_proto::HashAlg;
 use vtpm::crypto::{Hasher, Hmac};
-use vtpm::{Config, Platform, PlatformError, Tpm, MAX_RESPONSE_SIZE};
+use vtpm::MAX_RESPONSE_SIZE;
 
-/// Counter entropy and a clock that ticks one millisecond per read.
-#[derive(Debug, Default)]
-struct BenchPlatform {
-    next: u8,
-    now: Cell<u64>,
-}
-
-impl Platform for BenchPlatform {
-    fn entropy(&mut self, buf: &mut [u8]) -> Result<(), PlatformError> {
-        for b in buf {
-            self.next = self.next.wrapping_add(1);
-            *b = self.next;
-        }
-        Ok(())
-    }
-    fn monotonic_ms(&self) -> u64 {
-        self.now.set(self.now.get() + 1);
-        self.now.get()
-    }
-}
-
-type BenchTpm = Tpm<BenchPlatform>;
-
-const NO_SESSIONS: u16 = 0x8001;
-const SESSIONS: u16 = 0x8002;
-
-const CC_STARTUP: u32 = 0x144;
 const CC_GET_RANDOM: u32 = 0x17B;
 const CC_PCR_EXTEND: u32 = 0x182;
 const CC_PCR_READ: u32 = 0x17E;
@@ -48,73 +23,9 @@ const CC_READ_CLOCK: u32 = 0x181;
 const CC_HASH_SEQUENCE_START: u32 = 0x186;
 const CC_SEQUENCE_UPDATE: u32 = 0x15C;
 const CC_SEQUENCE_COMPLETE: u32 = 0x13E;
-const CC_START_AUTH_SESSION: u32 = 0x176;
-const CC_FLUSH_CONTEXT: u32 = 0x165;
-
-const TPM_RH_NULL: u32 = 0x4000_0007;
-const TPM_RS_PW: u32 = 0x4000_0009;
-const TPM_ALG_SHA256: u16 = 0x000B;
-const TPM_ALG_NULL: u16 = 0x0010;
-const TPM_SE_HMAC: u8 = 0x00;
-const CONTINUE_SESSION: u8 = 0x01;
 
 /// The PCR the mix extends (16: resettable, debug).
 const PCR: u32 = 16;
-
-fn cmd(tag: u16, cc: u32, body: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(10 + body.len());
-    v.extend_from_slice(&tag.to_be_bytes());
-    v.extend_from_slice(&((10 + body.len()) as u32).to_be_bytes());
-    v.extend_from_slice(&cc.to_be_bytes());
-    v.extend_from_slice(body);
-    v
-}
-
-/// An authorization area holding one `TPMS_AUTH_COMMAND`.
-fn auth_area(handle: u32, nonce: &[u8], attrs: u8, hmac: &[u8]) -> Vec<u8> {
-    let mut s = Vec::new();
-    s.extend_from_slice(&handle.to_be_bytes());
-    s.extend_from_slice(&(nonce.len() as u16).to_be_bytes());
-    s.extend_from_slice(nonce);
-    s.push(attrs);
-    s.extend_from_slice(&(hmac.len() as u16).to_be_bytes());
-    s.extend_from_slice(hmac);
-    let mut v = (s.len() as u32).to_be_bytes().to_vec();
-    v.extend_from_slice(&s);
-    v
-}
-
-fn pw_area() -> Vec<u8> {
-    auth_area(TPM_RS_PW, &[], CONTINUE_SESSION, &[])
-}
-
-fn rc(r: &[u8]) -> u32 {
-    u32::from_be_bytes(r[6..10].try_into().unwrap())
-}
-
-fn be32(b: &[u8]) -> u32 {
-    u32::from_be_bytes(b[..4].try_into().unwrap())
-}
-
-/// Runs `c` and returns the response length; panics unless it succeeded (setup only).
-fn ok(tpm: &mut BenchTpm, out: &mut [u8], c: &[u8], what: &str) -> usize {
-    let n = tpm.execute(0, c, out);
-    assert_eq!(rc(&out[..n]), 0, "{what}: rc {:#x}", rc(&out[..n]));
-    n
-}
-
-/// A manufactured TPM after `TPM2_Startup(CLEAR)`.
-fn started() -> BenchTpm {
-    let mut tpm = Tpm::manufacture(Config::default(), BenchPlatform::default()).unwrap();
-    let mut out = [0u8; MAX_RESPONSE_SIZE];
-    ok(
-        &mut tpm,
-        &mut out,
-        &cmd(NO_SESSIONS, CC_STARTUP, &[0, 0]),
-        "Startup",
-    );
-    tpm
-}
 
 /// Benches one fixed command: checked once, then `execute` in a loop.
 fn bench_fixed(c: &mut Criterion, name: &str, command: Vec<u8>) {
@@ -262,7 +173,7 @@ fn benches(c: &mut Criterion) {
         let mut out = [0u8; MAX_RESPONSE_SIZE];
         let start = start_auth_session();
         let (handle, _) = hmac_session(&mut tpm, &mut out);
-        let flush = cmd(NO_SESSIONS, CC_FLUSH_CONTEXT, &handle.to_be_bytes());
+        let flush = flush(handle);
         ok(&mut tpm, &mut out, &flush, "FlushContext");
         c.bench_function("StartAuthSession(HMAC)+FlushContext", |b| {
             b.iter(|| {

@@ -28,6 +28,18 @@ impl fmt::Display for Target {
 
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Something that answers TPM commands: a [`Client`] over TCP, or, in tests, the engine itself.
+pub trait Transact {
+    /// Sends one command and returns the whole response.
+    fn transact(&mut self, cmd: &[u8]) -> io::Result<&[u8]>;
+}
+
+impl Transact for Client {
+    fn transact(&mut self, cmd: &[u8]) -> io::Result<&[u8]> {
+        Client::transact(self, cmd)
+    }
+}
+
 /// One persistent connection to a TPM.
 #[derive(Debug)]
 pub struct Client {

@@ -1,5 +1,6 @@
 //! The benchmark's command mix, marshalled by hand with tpm-proto's [`Writer`].
 
+use super::Mix;
 use tpm_proto::{AlgId, Cap, Cc, Handle, Pt, St, WriteError, Writer, HEADER_SIZE};
 
 /// One command of the mix.
@@ -57,7 +58,7 @@ const HANDLE_2: usize = HEADER_SIZE + 4;
 
 /// An authorization area of `n` password sessions (`TPM_RS_PW`, empty nonce,
 /// continueSession, empty password), as tpm2-tools sends them for empty authValues.
-fn password_sessions(w: &mut Writer<'_>, n: u32) -> Result<(), WriteError> {
+pub(super) fn password_sessions(w: &mut Writer<'_>, n: u32) -> Result<(), WriteError> {
     w.u32(n * (4 + 2 + 1 + 2))?;
     for _ in 0..n {
         w.write(&Handle::Pw)?;
@@ -242,6 +243,57 @@ pub fn mix() -> Vec<BenchCommand> {
             build(St::NoSessions, Cc::FlushContext, |w| w.write(&returned)),
         ),
     ]
+}
+
+/// [`mix`] as a [`Mix`]: fixed bytes, with the handle the last handle-creating command
+/// returned filled in where a later command uses it.
+#[derive(Debug)]
+pub struct FastMix {
+    mix: Vec<BenchCommand>,
+    /// The mix's bytes, with returned handles filled in.
+    bytes: Vec<Vec<u8>>,
+    /// The handle the last handle-creating command returned (the placeholder until then; a
+    /// transport floor that answers with a bare header returns none).
+    handle: [u8; 4],
+}
+
+impl FastMix {
+    pub fn new() -> FastMix {
+        let mix = mix();
+        FastMix {
+            bytes: mix.iter().map(|c| c.bytes.clone()).collect(),
+            mix,
+            handle: [0x80, 0, 0, 0],
+        }
+    }
+}
+
+impl Default for FastMix {
+    fn default() -> FastMix {
+        FastMix::new()
+    }
+}
+
+impl Mix for FastMix {
+    fn names(&self) -> Vec<&'static str> {
+        self.mix.iter().map(|c| c.name).collect()
+    }
+
+    fn command(&mut self, i: usize) -> &[u8] {
+        let cmd = &mut self.bytes[i];
+        if let Some(at) = self.mix[i].handle_at {
+            cmd[at..at + 4].copy_from_slice(&self.handle);
+        }
+        cmd
+    }
+
+    fn response(&mut self, i: usize, rsp: &[u8]) {
+        if self.mix[i].returns_handle {
+            if let Some(h) = rsp.get(HEADER_SIZE..HEADER_SIZE + 4) {
+                self.handle.copy_from_slice(h);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

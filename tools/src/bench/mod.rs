@@ -1,14 +1,45 @@
 //! `evtpm bench`: per-command latency of a fixed mix over one persistent connection.
+//!
+//! Two mixes: [`commands`] (issue 3's fast path: random, PCRs, hashing, clock, sessions) and
+//! [`keys`] (key creation, signing, quotes, salted sessions, contexts, NV), each a [`Mix`]: a
+//! fixed sequence of steps whose commands may carry what earlier responses returned.
 
 pub mod client;
 pub mod commands;
+pub mod keys;
 pub mod suite;
 
-pub use client::{Client, Target};
-use std::fmt::Write as _;
+pub use client::{Client, Target, Transact};
+use std::fmt::{self, Write as _};
 use std::io;
 use std::time::Instant;
-use tpm_proto::HEADER_SIZE;
+
+/// A command mix: a fixed sequence of steps, one command each. A step's command may depend on
+/// earlier responses (a handle, a key blob, a public key), so the mix sees every successful
+/// response and builds each command just before it is sent (outside the timed interval).
+pub trait Mix: fmt::Debug {
+    /// The steps' names, in order: the report's rows.
+    fn names(&self) -> Vec<&'static str>;
+
+    /// Untimed commands sent once, after the connection (and any `TPM2_Startup`), before the
+    /// first round: objects every round uses. An error stops the run.
+    fn setup(&mut self, _tpm: &mut dyn Transact) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Step `i` runs only in every `period(i)`-th round (warm-up and timed rounds counted
+    /// separately from 0): slow commands get fewer samples than fast ones.
+    fn period(&self, _i: usize) -> usize {
+        1
+    }
+
+    /// The command of step `i` for this round.
+    fn command(&mut self, i: usize) -> &[u8];
+
+    /// The response to step `i`, when it is `TPM_RC_SUCCESS`: keeps what later steps use. A
+    /// response too short to carry it (the echo floor's bare header) leaves the state as it was.
+    fn response(&mut self, i: usize, rsp: &[u8]);
+}
 
 /// Latency of one command of the mix.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +47,8 @@ pub struct CommandStats {
     pub name: &'static str,
     pub median_us: f64,
     pub p99_us: f64,
+    /// Timed samples (fewer than the iterations for a step with a period above 1).
+    pub samples: usize,
     /// Response code of the last response.
     pub rc: u32,
     /// Responses (warm-up included) that were not `TPM_RC_SUCCESS`: a command that fails does
@@ -33,30 +66,36 @@ pub struct Report {
     pub commands: Vec<CommandStats>,
 }
 
-/// Runs `warmup` untimed and `iterations` timed rounds of the mix.
-pub fn run(target: &Target, iterations: usize, warmup: usize, startup: bool) -> io::Result<Report> {
-    let mut r = Runner::connect(target, iterations)?;
+/// Runs `warmup` untimed and `iterations` timed rounds of `mix`.
+pub fn run(
+    target: &Target,
+    mix: Box<dyn Mix>,
+    iterations: usize,
+    warmup: usize,
+    startup: bool,
+) -> io::Result<Report> {
+    let mut r = Runner::connect(target, mix, iterations)?;
     if startup {
         r.startup()?;
     }
-    for round in 0..warmup + iterations {
-        r.round(round >= warmup)?;
+    r.setup()?;
+    for round in 0..warmup {
+        r.round(round, false)?;
+    }
+    for round in 0..iterations {
+        r.round(round, true)?;
     }
     r.finish()
 }
 
-/// The mix against one target over one persistent connection, a round at a time (so that a
-/// suite can interleave its targets round by round and machine noise hits them alike).
+/// A mix against one target over one persistent connection, a step at a time (so that a
+/// suite can interleave its targets step by step and machine noise hits them alike).
 #[derive(Debug)]
 pub struct Runner {
     target: String,
     client: Client,
-    mix: Vec<commands::BenchCommand>,
-    /// The mix's bytes, with returned handles filled in.
-    bytes: Vec<Vec<u8>>,
-    /// The handle the last handle-creating command returned (the placeholder until then; a
-    /// transport floor that answers with a bare header returns none).
-    handle: [u8; 4],
+    mix: Box<dyn Mix>,
+    names: Vec<&'static str>,
     samples: Vec<Vec<f64>>,
     rcs: Vec<u32>,
     failures: Vec<usize>,
@@ -65,16 +104,17 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn connect(target: &Target, iterations: usize) -> io::Result<Runner> {
-        let mix = commands::mix();
-        let n = mix.len();
+    pub fn connect(target: &Target, mix: Box<dyn Mix>, iterations: usize) -> io::Result<Runner> {
+        let names = mix.names();
+        let n = names.len();
         Ok(Runner {
             target: target.to_string(),
             client: Client::connect(target)?,
-            bytes: mix.iter().map(|c| c.bytes.clone()).collect(),
+            samples: (0..n)
+                .map(|i| Vec::with_capacity(iterations.div_ceil(mix.period(i).max(1))))
+                .collect(),
             mix,
-            handle: [0x80, 0, 0, 0],
-            samples: vec![Vec::with_capacity(iterations); n],
+            names,
             rcs: vec![0; n],
             failures: vec![0; n],
             iterations,
@@ -90,43 +130,45 @@ impl Runner {
         Ok(())
     }
 
-    /// Number of commands in the mix.
+    /// The mix's untimed setup ([`Mix::setup`]).
+    pub fn setup(&mut self) -> io::Result<()> {
+        self.mix.setup(&mut self.client)
+    }
+
+    /// Number of steps in the mix.
     pub fn len(&self) -> usize {
-        self.mix.len()
+        self.names.len()
     }
 
-    /// Always false: the mix is not empty.
+    /// Whether the mix has no steps.
     pub fn is_empty(&self) -> bool {
-        self.mix.is_empty()
+        self.names.is_empty()
     }
 
-    /// One round of the mix; `timed` keeps its samples.
-    pub fn round(&mut self, timed: bool) -> io::Result<()> {
-        for i in 0..self.mix.len() {
-            self.step(i, timed)?;
+    /// One round of the mix: round number `round` of the warm-up or of the timed rounds.
+    pub fn round(&mut self, round: usize, timed: bool) -> io::Result<()> {
+        for i in 0..self.len() {
+            self.step(i, round, timed)?;
         }
         Ok(())
     }
 
-    /// Sends the mix's `i`-th command (steps must go in mix order: later commands use handles
-    /// earlier ones return); `timed` keeps its sample.
-    pub fn step(&mut self, i: usize, timed: bool) -> io::Result<()> {
-        let c = &self.mix[i];
-        let cmd = &mut self.bytes[i];
-        if let Some(at) = c.handle_at {
-            cmd[at..at + 4].copy_from_slice(&self.handle);
+    /// Sends the mix's `i`-th command, if it runs in round `round` (steps must go in mix order:
+    /// later commands use what earlier ones return); `timed` keeps its sample.
+    pub fn step(&mut self, i: usize, round: usize, timed: bool) -> io::Result<()> {
+        if !round.is_multiple_of(self.mix.period(i).max(1)) {
+            return Ok(());
         }
+        let cmd = self.mix.command(i);
         let t0 = Instant::now();
         let rsp = self.client.transact(cmd)?;
         let dt = t0.elapsed();
-        let rc = crate::wire::response_code(rsp).ok_or_else(|| malformed(c.name))?;
+        let rc = crate::wire::response_code(rsp).ok_or_else(|| malformed(self.names[i]))?;
         self.rcs[i] = rc;
-        if rc != 0 {
+        if rc == 0 {
+            self.mix.response(i, rsp);
+        } else {
             self.failures[i] += 1;
-        } else if c.returns_handle {
-            if let Some(h) = rsp.get(HEADER_SIZE..HEADER_SIZE + 4) {
-                self.handle.copy_from_slice(h);
-            }
         }
         if timed {
             self.samples[i].push(dt.as_secs_f64() * 1e6);
@@ -139,7 +181,7 @@ impl Runner {
         let Runner {
             target,
             client,
-            mix,
+            names,
             mut samples,
             rcs,
             failures,
@@ -148,16 +190,17 @@ impl Runner {
             ..
         } = self;
         client.close()?;
-        let commands = mix
-            .iter()
+        let commands = names
+            .into_iter()
             .zip(samples.iter_mut())
             .zip(rcs.into_iter().zip(failures))
-            .map(|((c, s), (rc, failures))| {
+            .map(|((name, s), (rc, failures))| {
                 s.sort_by(f64::total_cmp);
                 CommandStats {
-                    name: c.name,
+                    name,
                     median_us: median(s),
                     p99_us: percentile(s, 0.99),
+                    samples: s.len(),
                     rc,
                     failures,
                 }
@@ -206,20 +249,20 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "  {:<16} {:>10} {:>10}  rc (failed responses)",
-            "command", "median µs", "p99 µs"
+            "  {:<24} {:>10} {:>10} {:>7}  rc (failed responses)",
+            "command", "median µs", "p99 µs", "samples"
         );
         for c in &self.commands {
             let _ = writeln!(
                 s,
-                "  {:<16} {:>10.1} {:>10.1}  {:#x} ({})",
-                c.name, c.median_us, c.p99_us, c.rc, c.failures
+                "  {:<24} {:>10.1} {:>10.1} {:>7}  {:#x} ({})",
+                c.name, c.median_us, c.p99_us, c.samples, c.rc, c.failures
             );
         }
         s
     }
 
-    /// One JSON line: `{"target":…,"iterations":…,"commands":{"GetRandom":{"median_us":…,"p99_us":…,"rc":…,"failures":…},…}}`.
+    /// One JSON line: `{"target":…,"iterations":…,"commands":{"GetRandom":{"median_us":…,"p99_us":…,"samples":…,"rc":…,"failures":…},…}}`.
     pub fn json(&self, label: &str) -> String {
         let mut s = format!(
             "{{\"target\":{},\"iterations\":{},\"commands\":{{",
@@ -230,10 +273,11 @@ impl Report {
             let sep = if i == 0 { "" } else { "," };
             let _ = write!(
                 s,
-                "{sep}{}:{{\"median_us\":{:.2},\"p99_us\":{:.2},\"rc\":{},\"failures\":{}}}",
+                "{sep}{}:{{\"median_us\":{:.2},\"p99_us\":{:.2},\"samples\":{},\"rc\":{},\"failures\":{}}}",
                 json_str(c.name),
                 c.median_us,
                 c.p99_us,
+                c.samples,
                 c.rc,
                 c.failures
             );
@@ -282,13 +326,14 @@ mod tests {
                 name: "GetRandom",
                 median_us: 1.0,
                 p99_us: 2.5,
+                samples: 3,
                 rc: 0x143,
                 failures: 2,
             }],
         };
         assert_eq!(
             r.json("swtpm \"a\""),
-            r#"{"target":"swtpm \"a\"","iterations":3,"commands":{"GetRandom":{"median_us":1.00,"p99_us":2.50,"rc":323,"failures":2}}}"#
+            r#"{"target":"swtpm \"a\"","iterations":3,"commands":{"GetRandom":{"median_us":1.00,"p99_us":2.50,"samples":3,"rc":323,"failures":2}}}"#
         );
     }
 }

@@ -1,16 +1,20 @@
-//! `evtpm bench-suite`: evtpm, swtpm and the echo floor, the same mix, in one run.
+//! `evtpm bench-suite`: evtpm, swtpm and the echo floor, the same mixes, in one run.
 //!
 //! Starts `evtpm serve --swtpm` and `evtpm bench-echo --swtpm` (this executable), and
-//! `swtpm socket --tpm2` with a throw-away state directory, all on free local ports; benchmarks
-//! each over the swtpm socket protocol, interleaving the targets command by command; prints a
-//! comparison table (evtpm/swtpm ratio, evtpm above the echo floor) and one JSON line;
-//! shuts every child down with `CMD_SHUTDOWN` (killing it only if that fails).
+//! `swtpm socket --tpm2` with a throw-away state directory, all on free local ports; runs each
+//! mix against each over the swtpm socket protocol, interleaving the targets command by
+//! command: issue 3's fast path ([`FastMix`]), then issue 4's key mixes ([`KeysMix`],
+//! [`PrimariesMix`]). Prints a comparison table per mix (evtpm/swtpm ratio; evtpm above the
+//! echo floor for the fast path, issue 4's targets for the key mixes) and one JSON line; shuts
+//! every child down with `CMD_SHUTDOWN` (killing it only if that fails).
 
-use super::{CommandStats, Report, Runner, Target};
+use super::commands::FastMix;
+use super::keys::{KeysMix, PrimariesMix, KEYLIME_KERNEL};
+use super::{CommandStats, Mix, Report, Runner, Target};
 use crate::cli::SuiteArgs;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -141,25 +145,83 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         ("swtpm", Target::Swtpm(sw_addr)),
         ("echo", Target::Swtpm(echo_addrs["swtpm"].clone())),
     ];
-    let mut runners = Vec::new();
-    for (label, t) in &targets {
-        eprintln!("connecting to {label} ({t})");
-        runners.push(Runner::connect(t, a.iterations).map_err(|e| format!("{label}: {e}"))?);
-    }
-    eprintln!(
-        "{} warm-up and {} timed rounds of {} commands, targets interleaved command by command",
-        a.warmup,
+    let fast = run_mix(
+        &targets,
+        &|| Ok(Box::new(FastMix::new())),
         a.iterations,
-        super::commands::mix().len()
+        a.warmup,
+    )?;
+    print!("{}", comparison(&fast[0], &fast[1], &fast[2]));
+    let rsa_period = (a.keys_iterations / a.rsa_iterations.max(1)).max(1);
+    let (ki, kw) = (a.keys_iterations, a.keys_warmup);
+    let keys = run_mix(
+        &targets,
+        &|| Ok(Box::new(KeysMix::new(rsa_period)?)),
+        ki,
+        kw,
+    )?;
+    print!("{}", key_comparison("keys", &keys, true));
+    let primaries = run_mix(
+        &targets,
+        &|| Ok(Box::new(PrimariesMix::new(rsa_period)?)),
+        ki,
+        kw,
+    )?;
+    print!(
+        "{}",
+        key_comparison("first-time primaries", &primaries, false)
     );
-    // Each command goes to evtpm, swtpm and the floor in turn, so that load from elsewhere on
-    // the machine (and the cost of waking a server that slept) falls on all three alike.
+    drop((evtpm, echo, swtpm));
+    println!("{}", json(&fast, &keys, &primaries));
+    // A command that failed did different work: the comparison is not valid.
+    let failed: usize = [&fast, &keys, &primaries]
+        .iter()
+        .flat_map(|r| r[..2].iter())
+        .flat_map(|r| &r.commands)
+        .map(|c| c.failures)
+        .sum();
+    if failed > 0 {
+        return Err(format!(
+            "{failed} evtpm/swtpm responses were not TPM_RC_SUCCESS (see the notes above)"
+        ));
+    }
+    Ok(())
+}
+
+/// Runs one mix against each target over a connection of its own, after each target's
+/// [`Mix::setup`], the targets interleaved step by step: each command goes to evtpm, swtpm and
+/// the floor in turn, so that load from elsewhere on the machine (and the cost of waking a
+/// server that slept) falls on all three alike. Returns the reports in target order.
+fn run_mix(
+    targets: &[(&str, Target)],
+    make: &dyn Fn() -> io::Result<Box<dyn Mix>>,
+    iterations: usize,
+    warmup: usize,
+) -> Result<Vec<Report>, String> {
+    let mut runners = Vec::new();
+    for (label, t) in targets {
+        let mix = make().map_err(|e| e.to_string())?;
+        let mut r = Runner::connect(t, mix, iterations).map_err(|e| format!("{label}: {e}"))?;
+        r.setup().map_err(|e| format!("{label}: {e}"))?;
+        runners.push(r);
+    }
     let n = runners[0].len();
-    for round in 0..a.warmup + a.iterations {
-        for i in 0..n {
-            for ((label, _), r) in targets.iter().zip(runners.iter_mut()) {
-                r.step(i, round >= a.warmup)
-                    .map_err(|e| format!("{label}: {e}"))?;
+    eprintln!(
+        "{warmup} warm-up and {iterations} timed rounds of {n} commands against {}, \
+         interleaved command by command",
+        targets
+            .iter()
+            .map(|(l, _)| *l)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (rounds, timed) in [(warmup, false), (iterations, true)] {
+        for round in 0..rounds {
+            for i in 0..n {
+                for ((label, _), r) in targets.iter().zip(runners.iter_mut()) {
+                    r.step(i, round, timed)
+                        .map_err(|e| format!("{label}: {e}"))?;
+                }
             }
         }
     }
@@ -167,21 +229,7 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
     for ((label, _), r) in targets.iter().zip(runners) {
         reports.push(r.finish().map_err(|e| format!("{label}: {e}"))?);
     }
-    drop((evtpm, echo, swtpm));
-    print!("{}", comparison(&reports[0], &reports[1], &reports[2]));
-    println!("{}", json(&reports[0], &reports[1], &reports[2]));
-    // A command that failed did different work: the comparison is not valid.
-    let failed: usize = reports[..2]
-        .iter()
-        .flat_map(|r| &r.commands)
-        .map(|c| c.failures)
-        .sum();
-    if failed > 0 {
-        return Err(format!(
-            "{failed} evtpm/swtpm responses were not TPM_RC_SUCCESS (see the note above)"
-        ));
-    }
-    Ok(())
+    Ok(reports)
 }
 
 /// The issue-3 target: `evtpm serve` within this fraction above the echo floor on every command.
@@ -291,9 +339,12 @@ fn total(r: &Report) -> f64 {
     r.commands.iter().map(|c| c.median_us).sum()
 }
 
-/// One JSON line for the whole run: each target's report, then per command the evtpm/swtpm
-/// ratio and evtpm's overhead above the echo floor (per cent).
-pub fn json(ev: &Report, sw: &Report, echo: &Report) -> String {
+/// One JSON line for the whole run: for the fast mix each target's report, then per command
+/// the evtpm/swtpm ratio and evtpm's overhead above the echo floor (per cent); then the key
+/// mixes (`"keys"`, `"primaries"`, [`key_comparison`]'s numbers) and whether all of issue 4's
+/// serve-level targets are met. Each `reports` slice is evtpm, swtpm, echo.
+pub fn json(fast: &[Report], keys: &[Report], primaries: &[Report]) -> String {
+    let (ev, sw, echo) = (&fast[0], &fast[1], &fast[2]);
     let num = |x: f64| {
         if x.is_finite() {
             format!("{x:.3}")
@@ -324,6 +375,213 @@ pub fn json(ev: &Report, sw: &Report, echo: &Report) -> String {
         );
     }
     let all_within = pairs().all(|((e, _), f)| over_floor(e, f) <= FLOOR_TARGET);
-    let _ = write!(s, "}},\"within_floor_target\":{all_within}}}");
+    let _ = write!(s, "}},\"within_floor_target\":{all_within}");
+    let keys_met = key_json(&mut s, "keys", keys, true);
+    let primaries_met = key_json(&mut s, "primaries", primaries, false);
+    let _ = write!(
+        s,
+        ",\"issue4_serve_targets_met\":{}}}",
+        keys_met && primaries_met
+    );
     s
+}
+
+/// Issue 4's serve-level target for a row of a key mix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// A crypto-bound command: swtpm's median at least this many times evtpm's.
+    Faster(f64),
+    /// First-time RSA-2048 CreatePrimary: evtpm no slower than swtpm.
+    NoSlower,
+    /// Repeated RSA-2048 CreatePrimary (same template): evtpm's median under
+    /// [`NEAR_INSTANT_US`], transport included.
+    NearInstant,
+}
+
+/// "Near-instant", in µs per command through `evtpm serve` (the transport alone is ~17 µs).
+pub const NEAR_INSTANT_US: f64 = 100.0;
+
+/// The whole Keylime and kernel mix ([`KEYLIME_KERNEL`]): swtpm's sum of medians at least this
+/// many times evtpm's.
+pub const KEYLIME_KERNEL_SPEEDUP: f64 = 3.0;
+
+/// The goal of a row of the key mixes, if issue 4 sets one. The crypto-bound rows are those
+/// with public-key work: key generation (primaries first-time or from a template the TPM may
+/// have derived before), ECDSA signatures, the salt's ECDH.
+pub fn goal(name: &str) -> Option<Goal> {
+    match name {
+        "CreatePrimary P-256"
+        | "CreatePrimary P-384"
+        | "CreatePrimary P-256 new"
+        | "CreatePrimary P-384 new"
+        | "Create P-256"
+        | "Sign ECDSA P-256"
+        | "Quote ECDSA P-256"
+        | "StartAuthSession salted" => Some(Goal::Faster(4.0)),
+        "CreatePrimary RSA new" => Some(Goal::NoSlower),
+        "CreatePrimary RSA-2048" => Some(Goal::NearInstant),
+        _ => None,
+    }
+}
+
+/// Whether evtpm's row `e` meets `g` against swtpm's row `w`.
+fn met(g: Goal, e: &CommandStats, w: &CommandStats) -> bool {
+    match g {
+        Goal::Faster(x) => e.median_us * x <= w.median_us,
+        Goal::NoSlower => e.median_us <= w.median_us,
+        Goal::NearInstant => e.median_us <= NEAR_INSTANT_US,
+    }
+}
+
+/// Sums of evtpm's and swtpm's medians over the rows named in `names`.
+fn sums(ev: &Report, sw: &Report, names: &[&str]) -> (f64, f64) {
+    ev.commands
+        .iter()
+        .zip(&sw.commands)
+        .filter(|(e, _)| names.contains(&e.name))
+        .fold((0.0, 0.0), |(a, b), (e, w)| {
+            (a + e.median_us, b + w.median_us)
+        })
+}
+
+/// The Keylime and kernel rows, and the same without the RSA-2048 EK's CreatePrimary and
+/// flush (a once-per-boot command that dominates the sum on a TPM that derives it again).
+fn keylime_kernel_sums(ev: &Report, sw: &Report) -> ((f64, f64), (f64, f64)) {
+    let without: Vec<&str> = KEYLIME_KERNEL
+        .iter()
+        .copied()
+        .filter(|n| !n.contains("RSA-2048"))
+        .collect();
+    (sums(ev, sw, &KEYLIME_KERNEL), sums(ev, sw, &without))
+}
+
+/// The comparison table of a key mix (`reports`: evtpm, swtpm, echo): medians and p99s, samples,
+/// the evtpm/swtpm ratio and how many times faster evtpm is, and issue 4's target per row;
+/// for the keys mix also the Keylime and kernel sums.
+pub fn key_comparison(title: &str, reports: &[Report], keylime: bool) -> String {
+    let (ev, sw, echo) = (&reports[0], &reports[1], &reports[2]);
+    let mut s = format!(
+        "\n{title} mix: swtpm socket protocol, one persistent connection per target, {} rounds\n",
+        ev.iterations
+    );
+    let _ = writeln!(
+        s,
+        "{:<24} {:>18} {:>18} {:>9} {:>5} {:>11} {:>7}  issue 4 target",
+        "command", "evtpm med (p99)", "swtpm med (p99)", "echo med", "n", "evtpm/swtpm", "faster"
+    );
+    let cell = |m: f64, p: f64| format!("{m:.1} ({p:.1})");
+    let mut failed = Vec::new();
+    for ((e, w), f) in ev.commands.iter().zip(&sw.commands).zip(&echo.commands) {
+        let verdict = match goal(e.name) {
+            None => String::new(),
+            Some(g) => {
+                let what = match g {
+                    Goal::Faster(x) => format!(">= {x:.0}x faster"),
+                    Goal::NoSlower => "no slower".into(),
+                    Goal::NearInstant => format!("<= {NEAR_INSTANT_US:.0} µs"),
+                };
+                let ok = if met(g, e, w) { "met" } else { "MISSED" };
+                format!("{what}: {ok}")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "{:<24} {:>18} {:>18} {:>9.1} {:>5} {:>10.3}x {:>6.1}x  {verdict}",
+            e.name,
+            cell(e.median_us, e.p99_us),
+            cell(w.median_us, w.p99_us),
+            f.median_us,
+            e.samples,
+            ratio(e, w),
+            w.median_us / e.median_us,
+        );
+        for (who, c) in [("evtpm", e), ("swtpm", w)] {
+            if c.failures > 0 {
+                failed.push(format!(
+                    "{} {who}: {} failed, last rc {:#x}",
+                    c.name, c.failures, c.rc
+                ));
+            }
+        }
+    }
+    if keylime {
+        let ((e, w), (e2, w2)) = keylime_kernel_sums(ev, sw);
+        let ok = if e * KEYLIME_KERNEL_SPEEDUP <= w {
+            "met"
+        } else {
+            "MISSED"
+        };
+        let _ = writeln!(
+            s,
+            "Keylime + kernel ({} rows): evtpm {e:.1} µs, swtpm {w:.1} µs: {:.1}x faster \
+             (>= {KEYLIME_KERNEL_SPEEDUP:.0}x: {ok}); without the RSA-2048 primary: evtpm \
+             {e2:.1} µs, swtpm {w2:.1} µs: {:.1}x faster",
+            KEYLIME_KERNEL.len(),
+            w / e,
+            w2 / e2
+        );
+    }
+    if !failed.is_empty() {
+        let _ = writeln!(
+            s,
+            "note: non-success responses, so these commands did different work: {}",
+            failed.join("; ")
+        );
+    }
+    s
+}
+
+/// Appends `,"<title>":{…}` for a key mix to `s`: the three reports, per row the evtpm/swtpm
+/// ratio and whether issue 4's target is met, for the keys mix the Keylime and kernel sums.
+/// Returns whether every target of the mix is met.
+fn key_json(s: &mut String, title: &str, reports: &[Report], keylime: bool) -> bool {
+    let (ev, sw, echo) = (&reports[0], &reports[1], &reports[2]);
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.3}")
+        } else {
+            "null".into()
+        }
+    };
+    let _ = write!(
+        s,
+        ",{}:{{\"iterations\":{},\"targets\":[{},{},{}],\"evtpm_vs_swtpm\":{{",
+        super::json_str(title),
+        ev.iterations,
+        ev.json("evtpm"),
+        sw.json("swtpm"),
+        echo.json("echo")
+    );
+    for (i, (e, w)) in ev.commands.iter().zip(&sw.commands).enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(s, "{sep}{}:{}", super::json_str(e.name), num(ratio(e, w)));
+    }
+    s.push_str("},\"issue4_targets\":{");
+    let mut all = true;
+    let mut sep = "";
+    for (e, w) in ev.commands.iter().zip(&sw.commands) {
+        if let Some(g) = goal(e.name) {
+            let ok = met(g, e, w);
+            all &= ok;
+            let _ = write!(s, "{sep}{}:{ok}", super::json_str(e.name));
+            sep = ",";
+        }
+    }
+    s.push('}');
+    if keylime {
+        let ((e, w), (e2, w2)) = keylime_kernel_sums(ev, sw);
+        let ok = e * KEYLIME_KERNEL_SPEEDUP <= w;
+        all &= ok;
+        let _ = write!(
+            s,
+            ",\"keylime_kernel\":{{\"evtpm_us\":{},\"swtpm_us\":{},\"speedup\":{},\
+             \"speedup_without_rsa_primary\":{},\"target_met\":{ok}}}",
+            num(e),
+            num(w),
+            num(w / e),
+            num(w2 / e2)
+        );
+    }
+    let _ = write!(s, ",\"targets_met\":{all}}}");
+    all
 }
