@@ -316,6 +316,8 @@ impl Marshal for TpmiStCommandTag {
 
 /// `TPMI_ST_ATTEST` (table 2:120): the type of a `TPMS_ATTEST`. A known `TPM_ST` that is not
 /// an attestation type is `TPM_RC_SELECTOR`, an unknown one `TPM_RC_VALUE` (libtpms).
+/// `TPM_ST_ATTEST_NV_DIGEST` (Part 2 rev 1.59, 6.9) is an attestation type although libtpms'
+/// `TPM_ST_Unmarshal` does not list it (a command tag 0x801C is `TPM_RC_VALUE` there).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmiStAttest {
     Certify,
@@ -325,10 +327,11 @@ pub enum TpmiStAttest {
     SessionAudit,
     Time,
     Nv,
+    NvDigest,
 }
 
 impl TpmiStAttest {
-    pub const ALL: [TpmiStAttest; 7] = [
+    pub const ALL: [TpmiStAttest; 8] = [
         TpmiStAttest::Certify,
         TpmiStAttest::Creation,
         TpmiStAttest::Quote,
@@ -336,6 +339,7 @@ impl TpmiStAttest {
         TpmiStAttest::SessionAudit,
         TpmiStAttest::Time,
         TpmiStAttest::Nv,
+        TpmiStAttest::NvDigest,
     ];
 
     pub const fn st(self) -> St {
@@ -347,13 +351,20 @@ impl TpmiStAttest {
             TpmiStAttest::SessionAudit => St::AttestSessionAudit,
             TpmiStAttest::Time => St::AttestTime,
             TpmiStAttest::Nv => St::AttestNv,
+            TpmiStAttest::NvDigest => St::AttestNvDigest,
         }
     }
 }
 
 impl<'a> Unmarshal<'a> for TpmiStAttest {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
-        let st = read_st(r)?;
+        let st = St(r.u16()?);
+        if st == St::AttestNvDigest {
+            return Ok(TpmiStAttest::NvDigest);
+        }
+        if !KNOWN_ST.contains(&st) {
+            return Err(Rc::Value);
+        }
         TpmiStAttest::ALL
             .into_iter()
             .find(|a| a.st() == st)
