@@ -214,6 +214,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::NvRead => nv::nv_read,
         Cc::NvReadLock => nv::nv_read_lock,
         Cc::NvChangeAuth => nv::nv_change_auth,
+        Cc::NvCertify => nv::nv_certify,
         _ => return None,
     })
 }
