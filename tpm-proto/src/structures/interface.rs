@@ -272,10 +272,15 @@ const KNOWN_ST: [St; 16] = [
     St::AuthSigned,
 ];
 
+/// True for the `TPM_ST` values the reference `TPM_ST_Unmarshal` accepts.
+pub(crate) fn is_known_st(st: St) -> bool {
+    KNOWN_ST.contains(&st)
+}
+
 /// Reads a `TPM_ST` with the reference's check: an unlisted value is `TPM_RC_VALUE`.
 pub(crate) fn read_st(r: &mut Reader<'_>) -> Result<St, Rc> {
     let st = St(r.u16()?);
-    if KNOWN_ST.contains(&st) {
+    if is_known_st(st) {
         Ok(st)
     } else {
         Err(Rc::Value)
@@ -362,7 +367,7 @@ impl<'a> Unmarshal<'a> for TpmiStAttest {
         if st == St::AttestNvDigest {
             return Ok(TpmiStAttest::NvDigest);
         }
-        if !KNOWN_ST.contains(&st) {
+        if !is_known_st(st) {
             return Err(Rc::Value);
         }
         TpmiStAttest::ALL
