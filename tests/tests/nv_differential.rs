@@ -840,6 +840,27 @@ fn nv_certify_agrees() {
                 certify(slot(1), RH_OWNER, IDX + 1, RSAPSS_SHA384, 0, 0),
                 seeded,
             ),
+            full("define counter", define(IDX + 4, RW | COUNTER | NO_DA, 8)),
+            a(
+                "unwritten counter",
+                certify(null, RH_OWNER, IDX + 4, SCHEME_NULL, 8, 0),
+            ),
+            full("increment", on(Cc::NvIncrement, IDX + 4, &[])),
+            a(
+                "counter",
+                certify(null, RH_OWNER, IDX + 4, SCHEME_NULL, 8, 0),
+            ),
+            full("define extend", define(IDX + 5, RW | EXTEND | NO_DA, 32)),
+            full("extend", on(Cc::NvExtend, IDX + 5, &sized(b"event"))),
+            a(
+                "extend index, low half",
+                certify(null, RH_OWNER, IDX + 5, SCHEME_NULL, 16, 0),
+            ),
+            c(
+                "extend index, digest form",
+                certify(slot(1), RH_OWNER, IDX + 5, RSAPSS_SHA384, 0, 0),
+                seeded,
+            ),
             c(
                 "GetCapability(COMMANDS, NV_Certify, 1)",
                 cmd::get_capability(Cap::Commands, Cc::NvCertify.0, 1),
