@@ -536,13 +536,13 @@ fn check_policy<P: Platform>(
             return Err(Rc::Locality);
         }
     }
-    if let Some(want) = &s.policy.cp_hash {
-        if want.as_bytes() != cp.as_bytes() {
-            return Err(Rc::PolicyFail);
-        }
-    }
-    if let Some(want) = &s.policy.name_hash {
-        if want.as_bytes() != name_hash.as_bytes() {
+    if let Some(want) = &s.policy.bound_hash {
+        let actual = if s.policy.cp_hash_defined {
+            cp
+        } else {
+            name_hash
+        };
+        if want.as_bytes() != actual.as_bytes() {
             return Err(Rc::PolicyFail);
         }
     }

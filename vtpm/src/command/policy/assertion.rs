@@ -44,7 +44,7 @@ fn policy_parameter_checks(
         if cp.len() != s.hash.size() {
             return Err(Rc::Size.param(2));
         }
-        if s.policy.cp_hash.is_some_and(|v| v.as_bytes() != cp) {
+        if s.policy.bound_hash.is_some_and(|v| v.as_bytes() != cp) {
             return Err(Rc::Cphash);
         }
     }
@@ -54,7 +54,8 @@ fn policy_parameter_checks(
 /// Records cpHashA and the timeout once every check has passed.
 fn apply_parameters(s: &mut Session, cp: &[u8], timeout: Option<u64>) {
     if !cp.is_empty() {
-        s.policy.cp_hash = Some(Digest::from_slice(cp));
+        s.policy.bound_hash = Some(Digest::from_slice(cp));
+        s.policy.cp_hash_defined = true;
     }
     if let Some(t) = timeout {
         s.policy.timeout = Some(s.policy.timeout.map_or(t, |old| old.min(t)));

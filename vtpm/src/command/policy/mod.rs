@@ -202,11 +202,12 @@ pub(crate) fn policy_or<P: Platform>(
     Ok(())
 }
 
-/// `TPM2_PolicyCpHash(cpHashA)` and `TPM2_PolicyNameHash(nameHash)`.
-fn policy_hash_binding<P: Platform>(
+/// `TPM2_PolicyCpHash(cpHashA)` (Part 3, 23.11): the authorized command's cpHash must be
+/// `cpHashA`. Another cpHash, or a nameHash already set, is `TPM_RC_CPHASH`.
+pub(crate) fn policy_cp_hash<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
-    cc: Cc,
+    _rsp: &mut Response<'_>,
 ) -> Result<(), Rc> {
     let d: Tpm2bDigest<'_> = cmd.param()?;
     cmd.end()?;
@@ -214,42 +215,36 @@ fn policy_hash_binding<P: Platform>(
     if d.len() != s.hash.size() {
         return Err(Rc::Size.param(1));
     }
-    let value = Digest::from_slice(d.0);
-    let slot = if cc == Cc::PolicyCpHash {
-        &mut s.policy.cp_hash
-    } else {
-        &mut s.policy.name_hash
-    };
-    if slot.is_some_and(|v| v != value) {
-        return Err(Rc::Cphash);
+    if let Some(set) = s.policy.bound_hash {
+        if !s.policy.cp_hash_defined || set.as_bytes() != d.0 {
+            return Err(Rc::Cphash);
+        }
     }
-    if s.policy.cp_hash.is_some() && s.policy.name_hash.is_some() {
-        return Err(Rc::Cphash);
-    }
-    let slot = if cc == Cc::PolicyCpHash {
-        &mut s.policy.cp_hash
-    } else {
-        &mut s.policy.name_hash
-    };
-    *slot = Some(value);
-    extend(s, cc, &[d.0]);
+    extend(s, Cc::PolicyCpHash, &[d.0]);
+    s.policy.bound_hash = Some(Digest::from_slice(d.0));
+    s.policy.cp_hash_defined = true;
     Ok(())
 }
 
-pub(crate) fn policy_cp_hash<P: Platform>(
-    tpm: &mut Tpm<P>,
-    cmd: &mut Command<'_>,
-    _rsp: &mut Response<'_>,
-) -> Result<(), Rc> {
-    policy_hash_binding(tpm, cmd, Cc::PolicyCpHash)
-}
-
+/// `TPM2_PolicyNameHash(nameHash)` (Part 3, 23.12): the hash of the authorized command's handle
+/// Names must be `nameHash`. Only once, and not with a cpHash (`TPM_RC_CPHASH`).
 pub(crate) fn policy_name_hash<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
     _rsp: &mut Response<'_>,
 ) -> Result<(), Rc> {
-    policy_hash_binding(tpm, cmd, Cc::PolicyNameHash)
+    let d: Tpm2bDigest<'_> = cmd.param()?;
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if d.len() != s.hash.size() {
+        return Err(Rc::Size.param(1));
+    }
+    if s.policy.bound_hash.is_some() || s.policy.cp_hash_defined {
+        return Err(Rc::Cphash);
+    }
+    extend(s, Cc::PolicyNameHash, &[d.0]);
+    s.policy.bound_hash = Some(Digest::from_slice(d.0));
+    Ok(())
 }
 
 /// `TPM2_PolicyPhysicalPresence`: this TPM has no physical presence; the assertion is recorded
@@ -301,13 +296,13 @@ pub(crate) fn policy_duplication_select<P: Platform>(
     }
     cmd.end()?;
     let s = session_mut(tpm, cmd.handle(0), 1)?;
-    if s.policy.cp_hash.is_some() || s.policy.name_hash.is_some() {
+    if s.policy.bound_hash.is_some() {
         return Err(Rc::Cphash);
     }
-    if s.policy.command_code.is_some_and(|c| c != Cc::Duplicate) {
+    if s.policy.command_code.is_some() {
         return Err(Rc::CommandCode);
     }
-    s.policy.name_hash = Some(Hasher::digest(s.hash, &[object.0, parent.0]));
+    s.policy.bound_hash = Some(Hasher::digest(s.hash, &[object.0, parent.0]));
     s.policy.command_code = Some(Cc::Duplicate);
     let obj: &[u8] = if include == 1 { object.0 } else { &[] };
     extend(s, Cc::PolicyDuplicationSelect, &[obj, parent.0, &[include]]);
