@@ -130,3 +130,143 @@ fn policy_hash_slot_agrees() {
         ]
     });
 }
+
+const IDX: u32 = 0x0150_0016;
+// TPMA_NV bits.
+const OWNERWRITE: u32 = 1 << 1;
+const POLICYWRITE: u32 = 1 << 3;
+const OWNERREAD: u32 = 1 << 17;
+const NO_DA: u32 = 1 << 25;
+
+/// `TPM2_NV_DefineSpace(owner)` of a SHA-256 index with `policy`.
+fn define(index: u32, attrs: u32, policy: &[u8], size: u16) -> Vec<u8> {
+    let mut public = index.to_be_bytes().to_vec();
+    public.extend_from_slice(&[0x00, 0x0B]);
+    public.extend_from_slice(&attrs.to_be_bytes());
+    public.extend(sized(policy));
+    public.extend_from_slice(&size.to_be_bytes());
+    let mut p = sized(b"");
+    p.extend(sized(&public));
+    cmd::with_pw(Cc::NvDefineSpace, &[RH_OWNER], &[b""], &p)
+}
+
+/// `TPM2_NV_Write(index, index; data, 0)` authorized by the session in slot `n`.
+fn write_by_policy(index: u32, n: usize, data: &[u8]) -> Vec<u8> {
+    let mut p = sized(data);
+    p.extend_from_slice(&[0, 0]);
+    cmd::with_session(Cc::NvWrite, &[index, index], slot(n), &p)
+}
+
+/// The policy of one assertion: `H(0^32 || cc || args)`.
+fn policy_of(cc: Cc, args: &[u8]) -> Vec<u8> {
+    sha256(&[&[0; 32], &cc.0.to_be_bytes(), args])
+}
+
+fn nv_written(n: usize, yes: bool) -> Vec<u8> {
+    cmd::policy(Cc::PolicyNvWritten, slot(n), &[yes as u8])
+}
+
+/// What a policy session must satisfy when it is used (reference `CheckPolicyAuthSession`):
+/// PolicyNvWritten against the index's `WRITTEN`, a command code for the ADMIN role,
+/// PolicyAuthValue or PolicyPassword for PolicySecret (`TPM_RC_MODE`), and the order of the
+/// checks.
+#[test]
+fn policy_use_checks_agree() {
+    differential(|| {
+        let unwritten = policy_of(Cc::PolicyNvWritten, &[0]);
+        let written = policy_of(Cc::PolicyNvWritten, &[1]);
+        let attrs = POLICYWRITE | OWNERWRITE | OWNERREAD | NO_DA;
+        let mut set_owner_policy = sized(&written);
+        set_owner_policy.extend_from_slice(&[0x00, 0x0B]);
+        vec![
+            full(
+                "define, policy NvWritten(NO)",
+                define(IDX, attrs, &unwritten, 4),
+            ),
+            start(0, POLICY),
+            full("NvWritten(NO)", nv_written(0, false)),
+            full("NvWritten(YES) after NO", nv_written(0, true)),
+            // A response to a session carries the session's next nonceTPM: libtpms makes it as
+            // long as nonceCaller, evtpm as the session hash (both within Part 1 §19.6.2).
+            c(
+                "write the unwritten index",
+                write_by_policy(IDX, 0, b"abcd"),
+                View::Rc,
+            ),
+            full("write it again", write_by_policy(IDX, 0, b"abcd")),
+            flush(0),
+            full(
+                "define, policy NvWritten(YES)",
+                define(IDX + 1, attrs, &written, 4),
+            ),
+            start(0, POLICY),
+            full("NvWritten(YES)", nv_written(0, true)),
+            full(
+                "write unwritten, YES asserted",
+                write_by_policy(IDX + 1, 0, b"abcd"),
+            ),
+            full(
+                "owner writes it",
+                cmd::with_pw(
+                    Cc::NvWrite,
+                    &[RH_OWNER, IDX + 1],
+                    &[b""],
+                    &[0, 1, b'x', 0, 0],
+                ),
+            ),
+            c(
+                "write written, YES asserted",
+                write_by_policy(IDX + 1, 0, b"abcd"),
+                View::Rc,
+            ),
+            full(
+                "NV_ChangeAuth (ADMIN) without a command code",
+                cmd::with_session(Cc::NvChangeAuth, &[IDX + 1], slot(0), &sized(b"new")),
+            ),
+            full(
+                "SetPrimaryPolicy(owner, NvWritten(YES))",
+                cmd::with_pw(Cc::SetPrimaryPolicy, &[RH_OWNER], &[b""], &set_owner_policy),
+            ),
+            full(
+                "owner authorized with NvWritten",
+                cmd::with_session(Cc::HierarchyChangeAuth, &[RH_OWNER], slot(0), &sized(b"")),
+            ),
+            start(1, POLICY),
+            full(
+                "PolicySecret(owner) by a policy without AuthValue",
+                cmd::with_session(Cc::PolicySecret, &[RH_OWNER, slot(1)], slot(0), &{
+                    let mut p = sized(b"");
+                    p.extend(sized(b""));
+                    p.extend(sized(b""));
+                    p.extend(0u32.to_be_bytes());
+                    p
+                }),
+            ),
+            flush(1),
+            flush(0),
+            start(0, POLICY),
+            full(
+                "CommandCode(NV_Read)",
+                cmd::policy(Cc::PolicyCommandCode, slot(0), &Cc::NvRead.0.to_be_bytes()),
+            ),
+            full(
+                "wrong digest and wrong command code",
+                cmd::with_session(Cc::HierarchyChangeAuth, &[RH_OWNER], slot(0), &sized(b"")),
+            ),
+            full(
+                "define, policy CommandCode(NV_Read)",
+                define(
+                    IDX + 2,
+                    attrs,
+                    &policy_of(Cc::PolicyCommandCode, &Cc::NvRead.0.to_be_bytes()),
+                    4,
+                ),
+            ),
+            full(
+                "right digest, wrong command code",
+                write_by_policy(IDX + 2, 0, b"abcd"),
+            ),
+            flush(0),
+        ]
+    });
+}

@@ -197,8 +197,15 @@ impl<'c> Sessions<'c> {
             if let Some(h) = associated {
                 if session.kind == Se::Policy {
                     let nh = name_hash(tpm, session.hash, handles, desc);
-                    check_policy(tpm, session, h, desc.cc, locality, &cp, &nh)
-                        .map_err(|rc| rc.session(n))?;
+                    let u = PolicyUse {
+                        h,
+                        role,
+                        cc: desc.cc,
+                        locality,
+                        cp: &cp,
+                        name_hash: &nh,
+                    };
+                    check_policy(tpm, session, &u).map_err(|rc| rc.session(n))?;
                     include_auth = session.policy.auth_value;
                     if session.policy.password {
                         let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
@@ -512,39 +519,26 @@ fn session_hmac(
     Some(mac.finish())
 }
 
-/// Policy-session checks before use (reference `CheckPolicyAuthSession`).
-fn check_policy<P: Platform>(
-    tpm: &Tpm<P>,
-    s: &Session,
+/// What a policy session is asked to authorize: the handle, in which role, for which command.
+struct PolicyUse<'a> {
     h: Handle,
+    role: AuthRole,
     cc: Cc,
     locality: u8,
-    cp: &Digest,
-    name_hash: &Digest,
-) -> Result<(), Rc> {
-    let policy = crate::entity::entity_policy(tpm, h).ok_or(Rc::AuthUnavailable)?;
-    if policy.as_bytes() != s.policy_digest.as_bytes() {
-        return Err(Rc::PolicyFail);
-    }
-    if let Some(c) = s.policy.command_code {
-        if c != cc {
-            return Err(Rc::PolicyCc);
-        }
-    }
-    if let Some(mask) = s.policy.locality {
-        if locality > 4 || mask & (1 << locality) == 0 {
-            return Err(Rc::Locality);
-        }
-    }
-    if let Some(want) = &s.policy.bound_hash {
-        let actual = if s.policy.cp_hash_defined {
-            cp
-        } else {
-            name_hash
-        };
-        if want.as_bytes() != actual.as_bytes() {
-            return Err(Rc::PolicyFail);
-        }
+    cp: &'a Digest,
+    name_hash: &'a Digest,
+}
+
+/// Policy-session checks before use, in the order of the reference `CheckPolicyAuthSession`
+/// (Part 1, 19.7; Part 3, 23.2): a policy authorizing `TPM2_PolicySecret` must include
+/// PolicyAuthValue or PolicyPassword (`TPM_RC_MODE`); the PCRs checked by PolicyPCR are
+/// unchanged; the digest is the entity's authPolicy; the session has not expired; the command
+/// code, if set, is this command's (and one is set for the ADMIN and DUP roles); the locality;
+/// physical presence; the cpHash or nameHash; the NV index's `WRITTEN` state.
+fn check_policy<P: Platform>(tpm: &Tpm<P>, s: &Session, u: &PolicyUse<'_>) -> Result<(), Rc> {
+    let policy = crate::entity::entity_policy(tpm, u.h).ok_or(Rc::AuthUnavailable)?;
+    if u.cc == Cc::PolicySecret && !s.policy.auth_value && !s.policy.password {
+        return Err(Rc::Mode);
     }
     if s.policy
         .pcr_counter
@@ -552,11 +546,40 @@ fn check_policy<P: Platform>(
     {
         return Err(Rc::PcrChanged);
     }
+    if policy.as_bytes() != s.policy_digest.as_bytes() {
+        return Err(Rc::PolicyFail);
+    }
     if s.policy.timeout.is_some_and(|t| tpm.time_now() > t) {
         return Err(Rc::Expired);
     }
+    match s.policy.command_code {
+        Some(c) if c != u.cc => return Err(Rc::PolicyCc),
+        None if matches!(u.role, AuthRole::Admin | AuthRole::Dup) => return Err(Rc::PolicyFail),
+        _ => {}
+    }
+    if let Some(mask) = s.policy.locality {
+        if u.locality > 4 || mask & (1 << u.locality) == 0 {
+            return Err(Rc::Locality);
+        }
+    }
     if s.policy.physical_presence {
         return Err(Rc::Pp);
+    }
+    if let Some(want) = &s.policy.bound_hash {
+        let actual = if s.policy.cp_hash_defined {
+            u.cp
+        } else {
+            u.name_hash
+        };
+        if want.as_bytes() != actual.as_bytes() {
+            return Err(Rc::PolicyFail);
+        }
+    }
+    if let Some(written) = s.policy.nv_written {
+        let index = tpm.nv.get(u.h).ok_or(Rc::PolicyFail)?;
+        if index.is(tpm_proto::TpmaNv::WRITTEN) != written {
+            return Err(Rc::PolicyFail);
+        }
     }
     Ok(())
 }
