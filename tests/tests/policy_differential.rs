@@ -121,6 +121,19 @@ fn policy_hash_slot_agrees() {
             start(0, TRIAL),
             full("DuplicationSelect", dup_select(0)),
             full("DuplicationSelect twice", dup_select(0)),
+            // TPM2B_NAME holds sizeof(TPMU_NAME): 68 octets in the reference (C padding).
+            full("DuplicationSelect, names of 68 octets", {
+                let mut p = sized(&[7; 68]);
+                p.extend(sized(&[7; 68]));
+                p.push(0);
+                cmd::policy(Cc::PolicyDuplicationSelect, slot(0), &p)
+            }),
+            full("DuplicationSelect, a name of 69 octets", {
+                let mut p = sized(&[7; 69]);
+                p.extend(sized(&[7; 2]));
+                p.push(0);
+                cmd::policy(Cc::PolicyDuplicationSelect, slot(0), &p)
+            }),
             full(
                 "NameHash after DuplicationSelect",
                 on(Cc::PolicyNameHash, 0, &a),
