@@ -84,6 +84,10 @@ pub enum View {
     /// Response code; on success remember the response handle in this slot for later
     /// [`slot`] placeholders.
     Capture(usize),
+    /// PolicySigned / PolicySecret: the size of `timeout` and its most significant bit (set when
+    /// the ticket expires on reset), the `TPMT_TK_AUTH` tag and hierarchy, and whether its HMAC
+    /// is empty.
+    AuthTicket,
     /// An attestation (`TPM2B_ATTEST`, `TPMT_SIGNATURE`, no response handle): the `TPMS_ATTEST`
     /// without `clockInfo` and `firmwareVersion` (and without `qualifiedSigner` unless `signer`),
     /// and the signature's algorithm, hash and size.
@@ -203,6 +207,21 @@ pub fn render(view: View, r: &Response) -> String {
         ),
         View::TestResult => format!("testResult {:x?}", be32(p, p.len().saturating_sub(4))),
         View::Attest { signer } => render_attest(p, signer),
+        View::AuthTicket => {
+            let n = be16(p, 0).unwrap_or(0) as usize;
+            let flag = p.get(2).map(|b| b >> 7);
+            let t = p.get(2 + n..).unwrap_or(&[]);
+            format!(
+                "timeout size {n} expiresOnReset {flag:?} ticket tag {:x?} hierarchy {:x?} hmac {}",
+                be16(t, 0),
+                be32(t, 2),
+                if be16(t, 6).unwrap_or(0) == 0 {
+                    "empty"
+                } else {
+                    "present"
+                }
+            )
+        }
     };
     format!("{head} {tail}")
 }

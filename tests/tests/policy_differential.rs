@@ -283,3 +283,202 @@ fn policy_use_checks_agree() {
         ]
     });
 }
+
+const RH_NULL: u32 = 0x4000_0007;
+const RH_LOCKOUT: u32 = 0x4000_000A;
+const RH_PLATFORM: u32 = 0x4000_000C;
+const PPWRITE: u32 = 1;
+const AUTHREAD: u32 = 1 << 18;
+const PPREAD: u32 = 1 << 16;
+const PLATFORMCREATE: u32 = 1 << 30;
+const PIN_PASS: u32 = 9 << 4;
+
+/// `TPM2_PolicySecret(auth, session in slot n; "", "", "r", -100)` with `password`.
+fn secret_ticket(auth: u32, password: &[u8], n: usize) -> Vec<u8> {
+    let mut p = sized(b"");
+    p.extend(sized(b""));
+    p.extend(sized(b"r"));
+    p.extend((-100i32).to_be_bytes());
+    cmd::with_pw(Cc::PolicySecret, &[auth, slot(n)], &[password], &p)
+}
+
+/// `TPM2_PolicyTicket(session in slot n; timeout, cpHashA, "r", authName, ticket)`.
+fn ticket_cmd(n: usize, timeout: &[u8], cp: &[u8], name: &[u8], ticket: &[u8]) -> Vec<u8> {
+    let mut p = sized(timeout);
+    p.extend(sized(cp));
+    p.extend(sized(b"r"));
+    p.extend(sized(name));
+    p.extend_from_slice(ticket);
+    cmd::policy(Cc::PolicyTicket, slot(n), &p)
+}
+
+/// A `TPMT_TK_AUTH` with `tag`, `hierarchy` and a digest of `len` octets.
+fn tk(tag: u16, hierarchy: u32, len: usize) -> Vec<u8> {
+    let mut t = tag.to_be_bytes().to_vec();
+    t.extend(hierarchy.to_be_bytes());
+    t.extend(sized(&vec![0x33; len]));
+    t
+}
+
+/// A keyed-hash key with known bits in the NULL hierarchy (`TPM2_LoadExternal`).
+fn load_external_hmac_key() -> Vec<u8> {
+    let (seed, bits) = ([0x11u8; 32], [0x42u8; 32]);
+    let mut public = vec![0x00, 0x08, 0x00, 0x0B];
+    public.extend(((1u32 << 6) | (1 << 10) | (1 << 18)).to_be_bytes()); // userWithAuth noDA sign
+    public.extend([0, 0, 0x00, 0x05, 0x00, 0x0B]);
+    public.extend(sized(&sha256(&[&seed, &bits])));
+    let mut sensitive = vec![0x00, 0x08, 0, 0];
+    sensitive.extend(sized(&seed));
+    sensitive.extend(sized(&bits));
+    let mut p = sized(&sensitive);
+    p.extend(sized(&public));
+    p.extend(RH_NULL.to_be_bytes());
+    cmd::no_sessions(Cc::LoadExternal, &p)
+}
+
+/// TPM2_PolicyTicket's checks of its inputs (Part 3, 23.5) and the tickets PolicySecret hands out
+/// for entities of each hierarchy (the ticket HMACs themselves differ: each TPM has its own
+/// proofs, and libtpms MACs with SHA-512).
+#[test]
+fn policy_ticket_agrees() {
+    differential(|| {
+        let owner = RH_OWNER.to_be_bytes();
+        let good_timeout = 0x8000_0000_0001_0000u64.to_be_bytes();
+        let secret = tk(0x8023, RH_OWNER, 32);
+        vec![
+            start(0, POLICY),
+            start(1, TRIAL),
+            c(
+                "PolicySecret(owner) ticket",
+                secret_ticket(RH_OWNER, b"", 0),
+                View::AuthTicket,
+            ),
+            full(
+                "trial session",
+                ticket_cmd(1, &good_timeout, b"", &owner, &secret),
+            ),
+            full(
+                "timeout of 7 octets",
+                ticket_cmd(0, &good_timeout[..7], b"", &owner, &secret),
+            ),
+            full("empty timeout", ticket_cmd(0, b"", b"", &owner, &secret)),
+            full(
+                "timeout of 9 octets",
+                ticket_cmd(0, &[0; 9], b"", &owner, &secret),
+            ),
+            full(
+                "cpHashA of 5 octets",
+                ticket_cmd(0, &good_timeout, &[1; 5], &owner, &secret),
+            ),
+            full(
+                "a made-up ticket",
+                ticket_cmd(0, &good_timeout, b"", &owner, &secret),
+            ),
+            full(
+                "the NULL ticket",
+                ticket_cmd(0, &good_timeout, b"", &owner, &tk(0x8023, RH_NULL, 0)),
+            ),
+            full(
+                "an AUTH_SIGNED ticket",
+                ticket_cmd(0, &good_timeout, b"", &owner, &tk(0x8025, RH_OWNER, 64)),
+            ),
+            full(
+                "a creation ticket",
+                ticket_cmd(0, &good_timeout, b"", &owner, &tk(0x8021, RH_OWNER, 32)),
+            ),
+            full(
+                "hierarchy 0x40000002",
+                ticket_cmd(0, &good_timeout, b"", &owner, &tk(0x8023, 0x4000_0002, 32)),
+            ),
+            full(
+                "hierarchy lockout",
+                ticket_cmd(0, &good_timeout, b"", &owner, &tk(0x8023, RH_LOCKOUT, 32)),
+            ),
+            full(
+                "expired",
+                ticket_cmd(0, &1u64.to_be_bytes(), b"", &owner, &secret),
+            ),
+            full("timeout 0", ticket_cmd(0, &[0; 8], b"", &owner, &secret)),
+            full(
+                "authName of 68 octets",
+                ticket_cmd(0, &good_timeout, b"", &[1; 68], &secret),
+            ),
+            full(
+                "authName of 69 octets",
+                ticket_cmd(0, &good_timeout, b"", &[1; 69], &secret),
+            ),
+            full(
+                "an HMAC session handle",
+                cmd::policy(Cc::PolicyTicket, 0x0200_0000, &[0; 8]),
+            ),
+            full(
+                "nothing was extended",
+                cmd::policy(Cc::PolicyGetDigest, slot(0), &[]),
+            ),
+            flush(1),
+            c(
+                "LoadExternal HMAC key",
+                load_external_hmac_key(),
+                View::Capture(1),
+            ),
+            c(
+                "PolicySecret(NULL-hierarchy key) ticket",
+                secret_ticket(slot(1), b"", 0),
+                View::AuthTicket,
+            ),
+            flush(1),
+            c(
+                "PolicySecret(lockout) ticket",
+                secret_ticket(RH_LOCKOUT, b"", 0),
+                View::AuthTicket,
+            ),
+            c(
+                "PolicySecret(PCR 5) ticket",
+                secret_ticket(5, b"", 0),
+                View::AuthTicket,
+            ),
+            full("define a platform index", {
+                let mut public = IDX.to_be_bytes().to_vec();
+                public.extend([0x00, 0x0B]);
+                public.extend((PPWRITE | PPREAD | AUTHREAD | PLATFORMCREATE | NO_DA).to_be_bytes());
+                public.extend(sized(b""));
+                public.extend(4u16.to_be_bytes());
+                let mut p = sized(b"");
+                p.extend(sized(&public));
+                cmd::with_pw(Cc::NvDefineSpace, &[RH_PLATFORM], &[b""], &p)
+            }),
+            full(
+                "platform writes it",
+                cmd::with_pw(
+                    Cc::NvWrite,
+                    &[RH_PLATFORM, IDX],
+                    &[b""],
+                    &[0, 1, b'x', 0, 0],
+                ),
+            ),
+            c(
+                "PolicySecret(platform index) ticket",
+                secret_ticket(IDX, b"", 0),
+                View::AuthTicket,
+            ),
+            full(
+                "define a PIN Pass index",
+                define(IDX + 1, OWNERWRITE | OWNERREAD | PIN_PASS | NO_DA, b"", 8),
+            ),
+            full(
+                "pinLimit 5",
+                cmd::with_pw(Cc::NvWrite, &[RH_OWNER, IDX + 1], &[b""], &{
+                    let mut p = sized(&[0, 0, 0, 0, 0, 0, 0, 5]);
+                    p.extend([0, 0]);
+                    p
+                }),
+            ),
+            c(
+                "PolicySecret(PIN Pass index) ticket",
+                secret_ticket(IDX + 1, b"", 0),
+                View::AuthTicket,
+            ),
+            flush(0),
+        ]
+    });
+}

@@ -17,12 +17,16 @@ const NV_DEFINE_SPACE: u32 = 0x12A;
 const NV_WRITE: u32 = 0x137;
 const NV_CHANGE_AUTH: u32 = 0x13B;
 const POLICY_NV_WRITTEN: u32 = 0x18F;
+const POLICY_GET_DIGEST: u32 = 0x189;
+const POLICY_SECRET: u32 = 0x151;
+const POLICY_TICKET: u32 = 0x172;
 
 // Response codes.
 const POLICY_FAIL_S1: u32 = 0x99D;
 
-/// `TPM2_StartAuthSession` of an unbound, unsalted SHA-256 session of `kind` (1 policy, 3 trial).
-fn start_session(t: &mut T, kind: u8) -> u32 {
+/// `TPM2_StartAuthSession` of an unbound, unsalted SHA-256 session of `kind` (1 policy, 3
+/// trial): (handle, nonceTPM).
+fn start_session_nonce(t: &mut T, kind: u8) -> (u32, Vec<u8>) {
     let mut p = hex("40000007 40000007");
     p.extend(b2(&[7; 16]));
     p.extend(b2(b""));
@@ -30,7 +34,17 @@ fn start_session(t: &mut T, kind: u8) -> u32 {
     p.extend(hex("0010 000b"));
     let r = exec(t, &cmd(ST_NO_SESSIONS, 0x176, &p));
     assert_eq!(rc(&r), 0, "StartAuthSession");
-    handle(&r)
+    (handle(&r), Rd::params(&r, true).b2().to_vec())
+}
+
+fn start_session(t: &mut T, kind: u8) -> u32 {
+    start_session_nonce(t, kind).0
+}
+
+fn digest_of(t: &mut T, session: u32) -> Vec<u8> {
+    let r = exec(t, &plain_cmd(POLICY_GET_DIGEST, &[session], &[]));
+    assert_eq!(rc(&r), 0);
+    Rd::params(&r, false).b2().to_vec()
 }
 
 /// A policy command `cc(session; params)`.
@@ -133,4 +147,123 @@ fn admin_role_needs_a_policy_command_code() {
     p.extend(0u32.to_be_bytes());
     let c = with_session(0x151, &[OWNER, other], s, &p);
     assert_eq!(rc(&exec(&mut t, &c)), 0x989, "TPM_RC_MODE + session 1");
+}
+
+/// `TPM2_PolicySecret(owner, session; nonceTPM, cpHashA, policyRef, expiration)` → (timeout,
+/// marshalled ticket).
+fn policy_secret(
+    t: &mut T,
+    s: u32,
+    nonce: &[u8],
+    cp: &[u8],
+    expiration: i32,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut p = b2(nonce);
+    p.extend(b2(cp));
+    p.extend(b2(b"ref"));
+    p.extend(expiration.to_be_bytes());
+    let r = exec(t, &auth_cmd(POLICY_SECRET, &[OWNER, s], &[b""], &p));
+    assert_eq!(rc(&r), 0, "PolicySecret");
+    let mut rd = Rd::params(&r, false);
+    let timeout = rd.b2().to_vec();
+    let start = rd.at;
+    rd.bytes(6);
+    rd.b2();
+    (timeout, r[start..rd.at].to_vec())
+}
+
+/// `TPM2_PolicyTicket(session; timeout, cpHashA, policyRef, authName, ticket)`.
+fn policy_ticket(t: &mut T, s: u32, timeout: &[u8], cp: &[u8], r#ref: &[u8], ticket: &[u8]) -> u32 {
+    let mut p = b2(timeout);
+    p.extend(b2(cp));
+    p.extend(b2(r#ref));
+    p.extend(b2(&OWNER.to_be_bytes()));
+    p.extend_from_slice(ticket);
+    policy(t, POLICY_TICKET, s, &p)
+}
+
+#[test]
+fn policy_ticket_replays_a_policy_secret() {
+    let mut t = started();
+    let (s1, nonce) = start_session_nonce(&mut t, 1);
+    let (timeout, ticket) = policy_secret(&mut t, s1, &nonce, b"", -100);
+    assert_eq!(timeout.len(), 8);
+    assert_eq!(
+        timeout[0] & 0x80,
+        0,
+        "bound to the session: not expiresOnReset"
+    );
+    assert_eq!(
+        &ticket[..6],
+        &hex("8023 40000001")[..],
+        "AUTH_SECRET, owner"
+    );
+    let s2 = start_session(&mut t, 1);
+    assert_eq!(policy_ticket(&mut t, s2, &timeout, b"", b"ref", &ticket), 0);
+    assert_eq!(digest_of(&mut t, s2), digest_of(&mut t, s1));
+    // Anything changed: TPM_RC_TICKET on the ticket (parameter 5).
+    let s3 = start_session(&mut t, 1);
+    assert_eq!(
+        policy_ticket(&mut t, s3, &timeout, b"", b"fer", &ticket),
+        0x5E0
+    );
+    let mut flagged = timeout.clone();
+    flagged[0] |= 0x80;
+    assert_eq!(
+        policy_ticket(&mut t, s3, &flagged, b"", b"ref", &ticket),
+        0x5E0
+    );
+    let mut null = hex("8023 40000007");
+    null.extend(b2(b""));
+    assert_eq!(
+        policy_ticket(&mut t, s3, &timeout, b"", b"ref", &null),
+        0x5E0
+    );
+    // Not a timeout of this TPM's format (TPM_RC_SIZE), in the past (TPM_RC_EXPIRED), a
+    // cpHashA of the wrong size (TPM_RC_SIZE on parameter 2).
+    assert_eq!(
+        policy_ticket(&mut t, s3, &timeout[..7], b"", b"ref", &ticket),
+        0x1D5
+    );
+    assert_eq!(
+        policy_ticket(&mut t, s3, &1u64.to_be_bytes(), b"", b"ref", &ticket),
+        0x1E3
+    );
+    assert_eq!(
+        policy_ticket(&mut t, s3, &timeout, &[1; 5], b"ref", &ticket),
+        0x2D5
+    );
+    // A trial session has no use for tickets: TPM_RC_ATTRIBUTES on the session handle.
+    let trial = start_session(&mut t, 3);
+    assert_eq!(
+        policy_ticket(&mut t, trial, &timeout, b"", b"ref", &ticket),
+        0x182
+    );
+    assert_eq!(digest_of(&mut t, s3), vec![0; 32], "nothing was extended");
+}
+
+#[test]
+fn expires_on_reset_tickets_carry_the_flag_and_a_cp_hash() {
+    let mut t = started();
+    let s1 = start_session(&mut t, 1);
+    let cp = sha256(&[b"command"]);
+    let (timeout, ticket) = policy_secret(&mut t, s1, b"", &cp, -100);
+    assert_eq!(timeout[0] & 0x80, 0x80, "no nonce: expires on reset");
+    let s2 = start_session(&mut t, 1);
+    assert_eq!(
+        policy_ticket(&mut t, s2, &timeout, b"", b"ref", &ticket),
+        0x5E0
+    );
+    assert_eq!(policy_ticket(&mut t, s2, &timeout, &cp, b"ref", &ticket), 0);
+    assert_eq!(digest_of(&mut t, s2), digest_of(&mut t, s1));
+    // The session now holds that cpHash: another is TPM_RC_CPHASH.
+    let other = sha256(&[b"other"]);
+    let (t2, k2) = policy_secret(&mut t, s1, b"", &cp, -100);
+    assert_eq!(policy_ticket(&mut t, s2, &t2, &cp, b"ref", &k2), 0);
+    let s3 = start_session(&mut t, 1);
+    assert_eq!(policy(&mut t, 0x16E, s3, &b2(&other)), 0, "PolicyCpHash");
+    assert_eq!(
+        policy_ticket(&mut t, s3, &timeout, &cp, b"ref", &ticket),
+        0x151
+    );
 }

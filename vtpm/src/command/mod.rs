@@ -161,6 +161,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyNvWritten => policy::policy_nv_written,
         Cc::PolicyNv => policy::policy_nv,
         Cc::PolicySigned => policy::policy_signed,
+        Cc::PolicyTicket => policy::policy_ticket,
         Cc::ClockSet => clock::clock_set,
         Cc::ClockRateAdjust => clock::clock_rate_adjust,
         Cc::SetAlgorithmSet => hierarchy::set_algorithm_set,

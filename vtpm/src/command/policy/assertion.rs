@@ -1,5 +1,5 @@
-//! PolicySigned and PolicySecret (Part 3, 23.3–23.4): authorizations given by another entity, with
-//! their expirations and the tickets that stand in for them.
+//! PolicySigned, PolicySecret and PolicyTicket (Part 3, 23.3–23.5): authorizations given by
+//! another entity, with their expirations and the tickets that stand in for them.
 
 use super::{session_mut, update_with_ref};
 use crate::command::{Command, Response};
@@ -7,7 +7,10 @@ use crate::crypto::{Digest, Hasher, Hmac};
 use crate::engine::{Platform, Tpm};
 use crate::entity::entity_name;
 use crate::session::Session;
-use tpm_proto::{Cc, Handle, Rc, Se, St, Tpm2bDigest, Tpm2bNonce};
+use subtle::ConstantTimeEq;
+use tpm_proto::{
+    Cc, Handle, Rc, Se, St, Tpm2bDigest, Tpm2bName, Tpm2bNonce, Tpm2bTimeout, TpmtTkAuth,
+};
 
 /// The policy timeout of an expiration (reference `ComputeAuthTimeout`): none for 0; else
 /// `|expiration|` seconds after the session started, or — without a nonce — absolute `Time`.
@@ -23,9 +26,38 @@ fn auth_timeout(s: &Session, expiration: i32, nonce: &[u8], now: u64) -> Option<
     })
 }
 
+/// The most significant bit of a `timeout` this TPM hands out: set when the ticket expires on
+/// TPM Reset or Restart (no nonceTPM was given). The timeout buffer's format is the TPM's own
+/// (Part 3, 23.3.1); this is the reference's (`EXPIRATION_BIT`), so tickets read the same.
+const EXPIRATION_BIT: u64 = 1 << 63;
+
+/// `TPM_RC_EXPIRED` (on parameter `blame`) for a timeout already past (reference
+/// `PolicyParameterChecks`).
+fn check_timeout(timeout: Option<u64>, now: u64, blame: u32) -> Result<(), Rc> {
+    if timeout.is_some_and(|t| t < now) {
+        return Err(Rc::Expired.param(blame));
+    }
+    Ok(())
+}
+
+/// A non-empty cpHashA must be a digest of the session's hash (`TPM_RC_SIZE` on parameter
+/// `blame`) and agree with a cpHash or nameHash the session already has (`TPM_RC_CPHASH`).
+fn check_cp_hash(s: &Session, cp: &[u8], blame: u32) -> Result<(), Rc> {
+    if !cp.is_empty() {
+        if cp.len() != s.hash.size() {
+            return Err(Rc::Size.param(blame));
+        }
+        if s.policy.bound_hash.is_some_and(|v| v.as_bytes() != cp) {
+            return Err(Rc::Cphash);
+        }
+    }
+    Ok(())
+}
+
 /// Checks shared by PolicySigned and PolicySecret (reference `PolicyParameterChecks`): the nonce
 /// if given, the expiration, the cpHashA size and consistency. Changes nothing; returns the
-/// timeout to record with [`apply_parameters`].
+/// timeout to record with [`apply_parameters`]. A trial session checks nothing and records no
+/// timeout, as in the reference.
 fn policy_parameter_checks(
     s: &Session,
     nonce: &[u8],
@@ -33,21 +65,15 @@ fn policy_parameter_checks(
     expiration: i32,
     now: u64,
 ) -> Result<Option<u64>, Rc> {
+    if s.kind == Se::Trial {
+        return Ok(None);
+    }
     if !nonce.is_empty() && nonce != s.nonce_tpm.as_bytes() {
         return Err(Rc::Nonce.param(1));
     }
     let timeout = auth_timeout(s, expiration, nonce, now);
-    if timeout.is_some_and(|t| t < now) {
-        return Err(Rc::Expired.param(4));
-    }
-    if !cp.is_empty() {
-        if cp.len() != s.hash.size() {
-            return Err(Rc::Size.param(2));
-        }
-        if s.policy.bound_hash.is_some_and(|v| v.as_bytes() != cp) {
-            return Err(Rc::Cphash);
-        }
-    }
+    check_timeout(timeout, now, 4)?;
+    check_cp_hash(s, cp, 2)?;
     Ok(timeout)
 }
 
@@ -59,6 +85,48 @@ fn apply_parameters(s: &mut Session, cp: &[u8], timeout: Option<u64>) {
     }
     if let Some(t) = timeout {
         s.policy.timeout = Some(s.policy.timeout.map_or(t, |old| old.min(t)));
+    }
+}
+
+/// The proof a ticket of `hierarchy` is made with (reference `HierarchyGetProof`): the null
+/// hierarchy's for `TPM_RH_NULL` (and anything else).
+fn ticket_proof<P: Platform>(tpm: &Tpm<P>, hierarchy: Handle) -> &[u8] {
+    let h = match hierarchy {
+        Handle::Owner => &tpm.owner_h,
+        Handle::Endorsement => &tpm.endorsement_h,
+        Handle::Platform => &tpm.platform_h,
+        _ => &tpm.null_h,
+    };
+    &h.proof[..]
+}
+
+/// What a `TPMT_TK_AUTH` vouches for (reference `TicketComputeAuth`).
+struct TicketAuth<'a> {
+    tag: St,
+    hierarchy: Handle,
+    /// The timeout without [`EXPIRATION_BIT`].
+    timeout: u64,
+    expires_on_reset: bool,
+    cp: &'a [u8],
+    policy_ref: &'a [u8],
+    name: &'a [u8],
+}
+
+impl TicketAuth<'_> {
+    /// `HMAC(proof, tag || timeout || expiresOnReset || cpHashA || policyRef || authName)`.
+    fn digest<P: Platform>(&self, tpm: &Tpm<P>) -> Digest {
+        Hmac::mac(
+            tpm_proto::HashAlg::Sha256,
+            ticket_proof(tpm, self.hierarchy),
+            &[
+                &self.tag.0.to_be_bytes(),
+                &self.timeout.to_be_bytes(),
+                &[u8::from(self.expires_on_reset)],
+                self.cp,
+                self.policy_ref,
+                self.name,
+            ],
+        )
     }
 }
 
@@ -76,13 +144,14 @@ struct Assertion<'a> {
     name: &'a [u8],
     /// Hierarchy of the authorizing entity (the ticket's proof).
     hierarchy: Handle,
+    /// No ticket whatever the expiration (PolicySecret of a PIN Pass index).
+    no_ticket: bool,
 }
 
 /// Completes an assertion whose checks have passed: records cpHashA and the timeout, extends the
 /// digest (`PolicyUpdate`), and writes `timeout` and a `TPMT_TK_AUTH` (Part 2, 10.7.5). A ticket
-/// is issued only for a negative expiration on a real session: `HMAC(proof, tag || timeout ||
-/// expiresOnReset || cpHashA || policyRef || authName)` (reference `TicketComputeAuth`);
-/// otherwise the NULL ticket and an empty timeout.
+/// is issued only for a negative expiration on a real session; otherwise the NULL ticket and an
+/// empty timeout.
 fn finish_assertion<P: Platform>(
     tpm: &mut Tpm<P>,
     rsp: &mut Response<'_>,
@@ -94,30 +163,26 @@ fn finish_assertion<P: Platform>(
     apply_parameters(s, a.cp, timeout);
     update_with_ref(s, a.cc, a.name, a.policy_ref);
     let trial = s.kind == Se::Trial;
-    let proof = match a.hierarchy {
-        Handle::Owner => Some(&tpm.owner_h.proof),
-        Handle::Endorsement => Some(&tpm.endorsement_h.proof),
-        Handle::Platform => Some(&tpm.platform_h.proof),
-        _ => None,
-    };
-    match (timeout, proof) {
-        (Some(t), Some(proof)) if a.expiration < 0 && !trial => {
-            rsp.sized(&t.to_be_bytes())?;
-            let mac = Hmac::mac(
-                tpm_proto::HashAlg::Sha256,
-                &proof[..],
-                &[
-                    &a.tag.0.to_be_bytes(),
-                    &t.to_be_bytes(),
-                    &[a.nonce.is_empty() as u8],
-                    a.cp,
-                    a.policy_ref,
-                    a.name,
-                ],
-            );
+    match timeout {
+        Some(t) if a.expiration < 0 && !trial && !a.no_ticket => {
+            let ticket = TicketAuth {
+                tag: a.tag,
+                hierarchy: a.hierarchy,
+                timeout: t,
+                expires_on_reset: a.nonce.is_empty(),
+                cp: a.cp,
+                policy_ref: a.policy_ref,
+                name: a.name,
+            };
+            let flag = if ticket.expires_on_reset {
+                EXPIRATION_BIT
+            } else {
+                0
+            };
+            rsp.sized(&(t | flag).to_be_bytes())?;
             rsp.u16(a.tag.0)?;
             rsp.u32(a.hierarchy.0)?;
-            rsp.sized(mac.as_bytes())
+            rsp.sized(ticket.digest(tpm).as_bytes())
         }
         _ => {
             rsp.sized(&[])?;
@@ -128,14 +193,17 @@ fn finish_assertion<P: Platform>(
     }
 }
 
-/// The hierarchy an entity belongs to, for tickets (reference `EntityGetHierarchy`).
+/// The hierarchy an entity belongs to, for tickets (reference `EntityGetHierarchy`): an NV
+/// index belongs to the platform if it was created by the platform, else to the owner, as do
+/// lockout and the PCRs.
 fn entity_hierarchy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Handle {
     match h {
         Handle::Owner | Handle::Endorsement | Handle::Platform | Handle::Null => h,
         Handle::Lockout => Handle::Owner,
-        _ => match tpm.objects.key(h) {
-            Some(k) => k.hierarchy,
-            None => Handle::Owner,
+        _ => match (tpm.objects.key(h), tpm.nv.get(h)) {
+            (Some(k), _) => k.hierarchy,
+            (None, Some(i)) if i.is(tpm_proto::TpmaNv::PLATFORMCREATE) => Handle::Platform,
+            _ => Handle::Owner,
         },
     }
 }
@@ -168,6 +236,10 @@ pub(crate) fn policy_secret<P: Platform>(
         expiration,
         name: name.as_bytes(),
         hierarchy,
+        no_ticket: tpm
+            .nv
+            .get(auth_h)
+            .is_some_and(|i| i.nt() == tpm_proto::nt::PIN_PASS),
     };
     finish_assertion(tpm, rsp, cmd.handle(1), &a, timeout)
 }
@@ -226,6 +298,61 @@ pub(crate) fn policy_signed<P: Platform>(
         expiration,
         name: name.as_bytes(),
         hierarchy,
+        no_ticket: false,
     };
     finish_assertion(tpm, rsp, cmd.handle(1), &a, timeout)
+}
+
+/// `TPM2_PolicyTicket(policySession, timeout, cpHashA, policyRef, authName, ticket)` (Part 3,
+/// 23.5): a ticket from an earlier PolicySigned or PolicySecret stands in for that assertion.
+/// Not on a trial session (`TPM_RC_ATTRIBUTES`: a trial policy can use the assertion itself).
+/// The timeout must be one this TPM issued (eight octets, `TPM_RC_SIZE`), not past
+/// (`TPM_RC_EXPIRED`); cpHashA is checked as PolicySigned checks it; the ticket must be the one
+/// this TPM computes for these values (`TPM_RC_TICKET`). The digest is then extended as the
+/// assertion the ticket's tag names would have extended it.
+pub(crate) fn policy_ticket<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let timeout: Tpm2bTimeout<'_> = cmd.param()?;
+    let cp: Tpm2bDigest<'_> = cmd.param()?;
+    let policy_ref: Tpm2bNonce<'_> = cmd.param()?;
+    let auth_name: Tpm2bName<'_> = cmd.param()?;
+    let ticket: TpmtTkAuth<'_> = cmd.param()?;
+    cmd.end()?;
+    let now = tpm.time_now();
+    let h = cmd.handle(0);
+    let s = session_mut(tpm, h, 1)?;
+    if s.kind == Se::Trial {
+        return Err(Rc::Attributes.handle(1));
+    }
+    let raw: [u8; 8] = timeout.0.try_into().map_err(|_| Rc::Size.param(1))?;
+    let raw = u64::from_be_bytes(raw);
+    let t = raw & !EXPIRATION_BIT;
+    let t_opt = (t != 0).then_some(t);
+    check_timeout(t_opt, now, 1)?;
+    check_cp_hash(s, cp.0, 2)?;
+    let expect = TicketAuth {
+        tag: ticket.tag,
+        hierarchy: ticket.hierarchy.0,
+        timeout: t,
+        expires_on_reset: raw & EXPIRATION_BIT != 0,
+        cp: cp.0,
+        policy_ref: policy_ref.0,
+        name: auth_name.0,
+    }
+    .digest(tpm);
+    if !bool::from(expect.as_bytes().ct_eq(ticket.digest.0)) {
+        return Err(Rc::Ticket.param(5));
+    }
+    let cc = if ticket.tag == St::AuthSigned {
+        Cc::PolicySigned
+    } else {
+        Cc::PolicySecret
+    };
+    let s = session_mut(tpm, h, 1)?;
+    apply_parameters(s, cp.0, t_opt);
+    update_with_ref(s, cc, auth_name.0, policy_ref.0);
+    Ok(())
 }

@@ -7,7 +7,7 @@
 //!
 //! Here: the session helpers and the assertions that only look at their parameters.
 //! [`assertion`] has the authorizations that can be replaced by tickets (PolicySigned,
-//! PolicySecret); [`authorize`] the ones that compare with TPM state or replace the digest
+//! PolicySecret) and PolicyTicket; [`authorize`] the ones that compare with TPM state or replace the digest
 //! (PolicyAuthorize, PolicyNV, PolicyCounterTimer).
 
 use super::{Command, Response};
@@ -22,7 +22,7 @@ use tpm_proto::{
 mod assertion;
 mod authorize;
 
-pub(crate) use assertion::{policy_secret, policy_signed};
+pub(crate) use assertion::{policy_secret, policy_signed, policy_ticket};
 pub(crate) use authorize::{policy_authorize, policy_counter_timer, policy_nv};
 /// Extends a session's policy digest: `H(old || cc || parts...)`.
 fn extend(s: &mut Session, cc: Cc, parts: &[&[u8]]) {
