@@ -482,3 +482,60 @@ fn policy_ticket_agrees() {
         ]
     });
 }
+
+/// TPM2_PolicyAuthorize's checks of its inputs (Part 3, 23.16).
+#[test]
+fn policy_authorize_checks_agree() {
+    differential(|| {
+        let authorize = |n: usize, approved: &[u8], key_sign: &[u8], hierarchy: u32| {
+            let mut p = sized(approved);
+            p.extend(sized(b""));
+            p.extend(sized(key_sign));
+            p.extend(0x8022u16.to_be_bytes());
+            p.extend(hierarchy.to_be_bytes());
+            p.extend(sized(&[1; 32]));
+            cmd::policy(Cc::PolicyAuthorize, slot(n), &p)
+        };
+        let zero = [0u8; 32];
+        let mut sha256_name = vec![0x00, 0x0B];
+        sha256_name.extend([1; 32]);
+        vec![
+            start(0, POLICY),
+            start(1, TRIAL),
+            full(
+                "keySign of an unknown hash",
+                authorize(0, &zero, &[0, 0x99, 1, 1], RH_OWNER),
+            ),
+            full(
+                "keySign of TPM_ALG_NULL",
+                authorize(0, &zero, &[0, 0x10, 1, 1], RH_OWNER),
+            ),
+            full("keySign of one octet", authorize(0, &zero, &[0], RH_OWNER)),
+            full("empty keySign", authorize(0, &zero, &[], RH_OWNER)),
+            full(
+                "keySign too short",
+                authorize(0, &zero, &sha256_name[..33], RH_OWNER),
+            ),
+            full(
+                "approvedPolicy not the digest",
+                authorize(0, &[1; 32], &sha256_name, RH_OWNER),
+            ),
+            full(
+                "a made-up ticket",
+                authorize(0, &zero, &sha256_name, RH_OWNER),
+            ),
+            full(
+                "a NULL-hierarchy ticket",
+                authorize(0, &zero, &sha256_name, RH_NULL),
+            ),
+            full(
+                "trial, unknown hash",
+                authorize(1, &zero, &[0, 0x99, 1, 1], RH_OWNER),
+            ),
+            full("trial", authorize(1, &[1; 32], &sha256_name, RH_OWNER)),
+            digest_of(1),
+            flush(1),
+            flush(0),
+        ]
+    });
+}

@@ -267,3 +267,32 @@ fn expires_on_reset_tickets_carry_the_flag_and_a_cp_hash() {
         0x151
     );
 }
+
+#[test]
+fn policy_authorize_rejects_unknown_name_hash_and_bad_ticket() {
+    let mut t = started();
+    let s = start_session(&mut t, 1);
+    let authorize = |t: &mut T, key_sign: &[u8]| {
+        let mut p = b2(&[0; 32]);
+        p.extend(b2(b""));
+        p.extend(b2(key_sign));
+        p.extend(hex("8022 40000001"));
+        p.extend(b2(&[1; 32]));
+        policy(t, 0x16A, s, &p)
+    };
+    assert_eq!(
+        authorize(&mut t, &hex("0099 0101")),
+        0x3C3,
+        "TPM_RC_HASH + P3"
+    );
+    assert_eq!(authorize(&mut t, &[0]), 0x3C3);
+    let mut name = hex("000b");
+    name.extend([1; 31]);
+    assert_eq!(authorize(&mut t, &name), 0x3D5, "TPM_RC_SIZE + P3");
+    name.push(1);
+    assert_eq!(
+        authorize(&mut t, &name),
+        0x4C4,
+        "TPM_RC_VALUE + P4: the ticket"
+    );
+}

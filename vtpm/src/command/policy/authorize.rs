@@ -7,9 +7,11 @@ use crate::crypto::{Digest, Hasher, Hmac};
 use crate::engine::{Platform, Tpm};
 use tpm_proto::{Cc, Handle, Rc, Se, St, Tpm2bDigest, Tpm2bName, Tpm2bNonce, TpmtTkVerified};
 
-/// `TPM2_PolicyAuthorize(approvedPolicy, policyRef, keySign, checkTicket)`: replaces the digest
-/// with one authorized by `keySign`, given the `TPMT_TK_VERIFIED` ticket `TPM2_VerifySignature`
-/// produced for `H(approvedPolicy || policyRef)`.
+/// `TPM2_PolicyAuthorize(approvedPolicy, policyRef, keySign, checkTicket)` (Part 3, 23.16):
+/// replaces the digest with one authorized by `keySign`, given the `TPMT_TK_VERIFIED` ticket
+/// `TPM2_VerifySignature` produced for `H(approvedPolicy || policyRef)`. As in the reference: a
+/// `keySign` whose first two octets are not a hash this TPM implements is `TPM_RC_HASH`, one of
+/// the wrong length `TPM_RC_SIZE`; a ticket that does not verify is `TPM_RC_VALUE`.
 pub(crate) fn policy_authorize<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
@@ -26,7 +28,7 @@ pub(crate) fn policy_authorize<P: Platform>(
         .and_then(|a| {
             tpm_proto::HashAlg::from_alg(tpm_proto::AlgId(u16::from_be_bytes([a[0], a[1]])))
         })
-        .ok_or(Rc::Size.param(3))?;
+        .ok_or(Rc::Hash.param(3))?;
     if key_sign.len() != 2 + key_alg.size() {
         return Err(Rc::Size.param(3));
     }
@@ -45,7 +47,7 @@ pub(crate) fn policy_authorize<P: Platform>(
         // aHash = H_keyNameAlg(approvedPolicy || policyRef).
         let a_hash = Hasher::digest(key_alg, &[approved.0, policy_ref.0]);
         let Some(proof) = proof else {
-            return Err(Rc::Ticket.param(4));
+            return Err(Rc::Value.param(4));
         };
         let want = Hmac::mac(
             key_alg,
@@ -56,7 +58,7 @@ pub(crate) fn policy_authorize<P: Platform>(
             want.as_bytes(),
             ticket.digest.0,
         )) {
-            return Err(Rc::Ticket.param(4));
+            return Err(Rc::Value.param(4));
         }
     }
     s.policy_digest = Digest::zero(s.hash);
