@@ -107,3 +107,140 @@ fn policy_ticket_stands_in_for_policy_secret() {
         );
     });
 }
+
+const IDX: u32 = 0x0150_0017;
+
+/// `tpm2_policyauthorizenv` (Part 3, 23.22): the approved policy (PolicyPCR over PCR 16) is kept
+/// in an index; a sealed object's policy names only the index. Unsealing works while PCR 16 holds
+/// the approved value and fails (`TPM_RC_VALUE`) once it is extended. The policy digest is
+/// checked against `H(0^32 || TPM_CC_PolicyAuthorizeNV || nvName)` computed here.
+#[test]
+fn policy_authorize_nv_seals_to_a_policy_kept_in_an_index() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("policyauthorizenv");
+        let p = |n: &str| dir.path().join(n).to_str().expect("utf-8 path").to_owned();
+        let idx = format!("{IDX:#x}");
+        ok(
+            &s,
+            &[
+                "nvdefine",
+                &idx,
+                "-C",
+                "o",
+                "-s",
+                "34",
+                "-a",
+                "authread|authwrite",
+            ],
+        );
+        let (trial, pcr_policy, anv_policy) = (p("trial.ctx"), p("pcr.policy"), p("anv.policy"));
+        ok(&s, &["startauthsession", "-S", &trial]);
+        ok(
+            &s,
+            &[
+                "policypcr",
+                "-S",
+                &trial,
+                "-l",
+                "sha256:16",
+                "-L",
+                &pcr_policy,
+            ],
+        );
+        ok(&s, &["flushcontext", &trial]);
+        let mut entry = vec![0x00, 0x0B];
+        entry.extend(std::fs::read(&pcr_policy).expect("policy file"));
+        let entry = dir.file("entry", &entry);
+        ok(
+            &s,
+            &["nvwrite", &idx, "-C", &idx, "-i", entry.to_str().unwrap()],
+        );
+        ok(&s, &["startauthsession", "-S", &trial]);
+        ok(
+            &s,
+            &[
+                "policyauthorizenv",
+                "-S",
+                &trial,
+                "-C",
+                &idx,
+                "-L",
+                &anv_policy,
+                &idx,
+            ],
+        );
+        ok(&s, &["flushcontext", &trial]);
+        // nvName: nameAlg || SHA-256(TPMS_NV_PUBLIC) with authread|authwrite|written.
+        let mut public = IDX.to_be_bytes().to_vec();
+        public.extend([0x00, 0x0B]);
+        public.extend(0x2004_0004u32.to_be_bytes());
+        public.extend([0, 0, 0, 34]);
+        let mut name = vec![0x00, 0x0B];
+        name.extend(sha256(&[&public]));
+        let want = sha256(&[&[0; 32], &0x192u32.to_be_bytes(), &name]);
+        assert_eq!(std::fs::read(&anv_policy).unwrap(), want, "{ep}");
+
+        let (prim, pubf, privf, key) = (p("prim.ctx"), p("key.pub"), p("key.priv"), p("key.ctx"));
+        let secret = dir.file("secret", b"sealed under an NV policy");
+        ok(&s, &["createprimary", "-C", "o", "-c", &prim]);
+        let attrs = "fixedtpm|fixedparent";
+        ok(
+            &s,
+            &[
+                "create",
+                "-C",
+                &prim,
+                "-L",
+                &anv_policy,
+                "-a",
+                attrs,
+                "-i",
+                secret.to_str().unwrap(),
+                "-u",
+                &pubf,
+                "-r",
+                &privf,
+            ],
+        );
+        evtpm_tests::flush_transient(&s);
+        ok(
+            &s,
+            &["load", "-C", &prim, "-u", &pubf, "-r", &privf, "-c", &key],
+        );
+        evtpm_tests::flush_transient(&s);
+        let session = p("session.ctx");
+        let unseal = |expect_ok: bool| {
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(&s, &["policypcr", "-S", &session, "-l", "sha256:16"]);
+            let o = tpm2(&s, &["policyauthorizenv", "-S", &session, "-C", &idx, &idx]);
+            let result = if o.status.success() {
+                let u = ok(
+                    &s,
+                    &["unseal", "-c", &key, "-p", &format!("session:{session}")],
+                );
+                Some(u)
+            } else {
+                let err = String::from_utf8_lossy(&o.stderr).into_owned();
+                assert!(err.contains("0x84"), "{ep}: {err}");
+                None
+            };
+            ok(&s, &["flushcontext", &session]);
+            evtpm_tests::flush_transient(&s);
+            assert_eq!(result.is_some(), expect_ok, "{ep}");
+            result
+        };
+        assert_eq!(unseal(true).unwrap(), b"sealed under an NV policy", "{ep}");
+        ok(
+            &s,
+            &[
+                "pcrextend",
+                "16:sha256=0000000000000000000000000000000000000000000000000000000000000001",
+            ],
+        );
+        unseal(false);
+    });
+}

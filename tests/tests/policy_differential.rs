@@ -150,6 +150,7 @@ const OWNERWRITE: u32 = 1 << 1;
 const POLICYWRITE: u32 = 1 << 3;
 const OWNERREAD: u32 = 1 << 17;
 const NO_DA: u32 = 1 << 25;
+const READ_STCLEAR: u32 = 1 << 31;
 
 /// `TPM2_NV_DefineSpace(owner)` of a SHA-256 index with `policy`.
 fn define(index: u32, attrs: u32, policy: &[u8], size: u16) -> Vec<u8> {
@@ -537,5 +538,149 @@ fn policy_authorize_checks_agree() {
             flush(1),
             flush(0),
         ]
+    });
+}
+
+/// `TPM2_PolicyAuthorizeNV(authHandle, nvIndex, session in slot n)`, owner password.
+fn authorize_nv(auth: u32, index: u32, n: usize) -> Vec<u8> {
+    cmd::with_pw(Cc::PolicyAuthorizeNv, &[auth, index, slot(n)], &[b""], &[])
+}
+
+fn owner_write(index: u32, data: &[u8]) -> Vec<u8> {
+    let mut p = sized(data);
+    p.extend([0, 0]);
+    cmd::with_pw(Cc::NvWrite, &[RH_OWNER, index], &[b""], &p)
+}
+
+/// TPM2_PolicyAuthorizeNV (Part 3, 23.22): read access, the `TPMT_HA` in the index and the
+/// digests, against the reference.
+#[test]
+fn policy_authorize_nv_agrees() {
+    differential(|| {
+        let rw = OWNERREAD | OWNERWRITE | NO_DA;
+        let approved = policy_of(Cc::PolicyCommandCode, &Cc::NvRead.0.to_be_bytes());
+        let entry = |alg: u16, digest: &[u8]| {
+            let mut e = alg.to_be_bytes().to_vec();
+            e.extend_from_slice(digest);
+            e
+        };
+        let cc_nv_read =
+            |n: usize| cmd::policy(Cc::PolicyCommandCode, slot(n), &Cc::NvRead.0.to_be_bytes());
+        let mut v = vec![
+            full("define 34", define(IDX, rw, b"", 34)),
+            full("define 10", define(IDX + 1, rw, b"", 10)),
+            full("define 100", define(IDX + 2, rw, b"", 100)),
+            full(
+                "define owner-write, auth-read",
+                define(IDX + 3, OWNERWRITE | AUTHREAD | NO_DA, b"", 34),
+            ),
+            full(
+                "define READ_STCLEAR",
+                define(IDX + 4, rw | READ_STCLEAR, b"", 34),
+            ),
+            full("define counter", define(IDX + 5, rw | (1 << 4), b"", 8)),
+            start(0, POLICY),
+            start(1, TRIAL),
+            full("unwritten", authorize_nv(RH_OWNER, IDX, 0)),
+            full("trial, unwritten", authorize_nv(RH_OWNER, IDX, 1)),
+            digest_of(1),
+            full(
+                "write the approved policy",
+                owner_write(IDX, &entry(0x0B, &approved)),
+            ),
+            full("not this session's digest", authorize_nv(RH_OWNER, IDX, 0)),
+            full("CommandCode(NV_Read)", cc_nv_read(0)),
+            full("approved", authorize_nv(RH_OWNER, IDX, 0)),
+            digest_of(0),
+            full(
+                "again: the digest has changed",
+                authorize_nv(RH_OWNER, IDX, 0),
+            ),
+            full(
+                "write a SHA-1 entry",
+                owner_write(IDX, &entry(0x04, &[0; 32])),
+            ),
+            full("SHA-1 entry", authorize_nv(RH_OWNER, IDX, 0)),
+            full(
+                "write an AES entry",
+                owner_write(IDX, &entry(0x06, &[0; 32])),
+            ),
+            full("AES entry", authorize_nv(RH_OWNER, IDX, 0)),
+            full(
+                "write a NULL entry",
+                owner_write(IDX, &entry(0x10, &[0; 32])),
+            ),
+            full("NULL entry", authorize_nv(RH_OWNER, IDX, 0)),
+            full(
+                "write a SHA-512 entry",
+                owner_write(IDX, &entry(0x0D, &[0; 32])),
+            ),
+            full("SHA-512 entry, 34 octets", authorize_nv(RH_OWNER, IDX, 0)),
+            full(
+                "write a short entry",
+                owner_write(IDX + 1, &entry(0x0B, &[0; 8])),
+            ),
+            full("10-octet index", authorize_nv(RH_OWNER, IDX + 1, 0)),
+            flush(0),
+            start(0, POLICY),
+            full(
+                "write a long index",
+                owner_write(IDX + 2, &{
+                    let mut e = entry(0x0B, &approved);
+                    e.extend([0x6A; 66]);
+                    e
+                }),
+            ),
+            full("CommandCode(NV_Read)", cc_nv_read(0)),
+            full("100-octet index", authorize_nv(RH_OWNER, IDX + 2, 0)),
+            digest_of(0),
+            flush(0),
+            start(0, POLICY),
+            full(
+                "write auth-read",
+                owner_write(IDX + 3, &entry(0x0B, &[0; 32])),
+            ),
+            full(
+                "owner without OWNERREAD",
+                authorize_nv(RH_OWNER, IDX + 3, 0),
+            ),
+            full(
+                "trial, owner without OWNERREAD",
+                authorize_nv(RH_OWNER, IDX + 3, 1),
+            ),
+            full("by the index itself", authorize_nv(IDX + 3, IDX + 3, 0)),
+            digest_of(0),
+            full(
+                "write READ_STCLEAR",
+                owner_write(IDX + 4, &entry(0x0B, &[0; 32])),
+            ),
+            full(
+                "read lock",
+                cmd::with_pw(Cc::NvReadLock, &[RH_OWNER, IDX + 4], &[b""], &[]),
+            ),
+            full("read-locked", authorize_nv(RH_OWNER, IDX + 4, 0)),
+            full(
+                "increment counter",
+                cmd::with_pw(Cc::NvIncrement, &[RH_OWNER, IDX + 5], &[b""], &[]),
+            ),
+            full("counter", authorize_nv(RH_OWNER, IDX + 5, 0)),
+            full(
+                "an HMAC session handle",
+                cmd::with_pw(
+                    Cc::PolicyAuthorizeNv,
+                    &[RH_OWNER, IDX, 0x0200_0000],
+                    &[b""],
+                    &[],
+                ),
+            ),
+            flush(1),
+            flush(0),
+        ];
+        v.push(c(
+            "GetCapability(COMMANDS, PolicyAuthorizeNV, 1)",
+            cmd::get_capability(tpm_proto::Cap::Commands, Cc::PolicyAuthorizeNv.0, 1),
+            View::CapEntries,
+        ));
+        v
     });
 }

@@ -10,7 +10,9 @@ const IDX: u32 = 0x0150_0016;
 const OWNERWRITE: u32 = 1 << 1;
 const POLICYWRITE: u32 = 1 << 3;
 const OWNERREAD: u32 = 1 << 17;
+const AUTHREAD: u32 = 1 << 18;
 const NO_DA: u32 = 1 << 25;
+const READ_STCLEAR: u32 = 1 << 31;
 
 // Command codes.
 const NV_DEFINE_SPACE: u32 = 0x12A;
@@ -295,4 +297,114 @@ fn policy_authorize_rejects_unknown_name_hash_and_bad_ticket() {
         0x4C4,
         "TPM_RC_VALUE + P4: the ticket"
     );
+}
+
+const POLICY_AUTHORIZE_NV: u32 = 0x192;
+
+fn authorize_nv(t: &mut T, auth: u32, index: u32, s: u32) -> u32 {
+    rc(&exec(
+        t,
+        &auth_cmd(POLICY_AUTHORIZE_NV, &[auth, index, s], &[b""], &[]),
+    ))
+}
+
+fn nv_name(t: &mut T, index: u32) -> Vec<u8> {
+    let r = exec(t, &plain_cmd(0x169, &[index], &[]));
+    assert_eq!(rc(&r), 0, "NV_ReadPublic");
+    let mut rd = Rd::params(&r, false);
+    rd.b2();
+    rd.b2().to_vec()
+}
+
+#[test]
+fn policy_authorize_nv_takes_the_approved_policy_from_the_index() {
+    let mut t = started();
+    let rw = OWNERREAD | OWNERWRITE | NO_DA;
+    define(&mut t, IDX, rw, b"", 34);
+    // A trial session checks nothing, not even that the index was written.
+    let trial = start_session(&mut t, 3);
+    assert_eq!(authorize_nv(&mut t, OWNER, IDX, trial), 0);
+    let unwritten = nv_name(&mut t, IDX);
+    let s = start_session(&mut t, 1);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX, s),
+        0x14A,
+        "TPM_RC_NV_UNINITIALIZED"
+    );
+    // Approved: PolicyCommandCode(NV_Read).
+    let approved = policy_of(0x16C, &0x14Eu32.to_be_bytes());
+    let mut entry = hex("000b");
+    entry.extend(&approved);
+    owner_write(&mut t, IDX, &entry);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX, s),
+        0x084,
+        "TPM_RC_VALUE: not this digest"
+    );
+    assert_eq!(policy(&mut t, 0x16C, s, &0x14Eu32.to_be_bytes()), 0);
+    assert_eq!(digest_of(&mut t, s), approved);
+    assert_eq!(authorize_nv(&mut t, OWNER, IDX, s), 0);
+    let name = nv_name(&mut t, IDX);
+    assert_ne!(name, unwritten);
+    assert_eq!(digest_of(&mut t, s), policy_of(POLICY_AUTHORIZE_NV, &name));
+    assert_eq!(
+        digest_of(&mut t, trial),
+        policy_of(POLICY_AUTHORIZE_NV, &unwritten)
+    );
+}
+
+#[test]
+fn policy_authorize_nv_reads_a_tpmt_ha_with_the_references_codes() {
+    let mut t = started();
+    let rw = OWNERREAD | OWNERWRITE | NO_DA;
+    define(&mut t, IDX, rw, b"", 34);
+    define(&mut t, IDX + 1, rw, b"", 10);
+    define(&mut t, IDX + 2, OWNERWRITE | AUTHREAD | NO_DA, b"", 34);
+    define(&mut t, IDX + 3, rw | READ_STCLEAR, b"", 34);
+    let s = start_session(&mut t, 1);
+    let mut sha1 = hex("0004");
+    sha1.extend([0; 32]);
+    owner_write(&mut t, IDX, &sha1);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX, s),
+        0x083,
+        "TPM_RC_HASH: not the session's"
+    );
+    let mut null = hex("0010");
+    null.extend([0; 32]);
+    owner_write(&mut t, IDX, &null);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX, s),
+        0x083,
+        "TPM_RC_HASH: not a hash"
+    );
+    let mut sha512 = hex("000d");
+    sha512.extend([0; 32]);
+    owner_write(&mut t, IDX, &sha512);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX, s),
+        0x09A,
+        "TPM_RC_INSUFFICIENT"
+    );
+    owner_write(&mut t, IDX + 1, &hex("000b 0000 0000 0000 0000"));
+    assert_eq!(authorize_nv(&mut t, OWNER, IDX + 1, s), 0x09A);
+    // Read access as for NV_Read.
+    let mut zero = hex("000b");
+    zero.extend([0; 32]);
+    owner_write(&mut t, IDX + 2, &zero);
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX + 2, s),
+        0x149,
+        "TPM_RC_NV_AUTHORIZATION"
+    );
+    owner_write(&mut t, IDX + 3, &zero);
+    let r = exec(&mut t, &auth_cmd(0x14F, &[OWNER, IDX + 3], &[b""], &[]));
+    assert_eq!(rc(&r), 0, "NV_ReadLock");
+    assert_eq!(
+        authorize_nv(&mut t, OWNER, IDX + 3, s),
+        0x148,
+        "TPM_RC_NV_LOCKED"
+    );
+    // The index authorizing itself (AUTHREAD) holds the fresh session's digest, all zeros.
+    assert_eq!(authorize_nv(&mut t, IDX + 2, IDX + 2, s), 0);
 }

@@ -157,6 +157,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyNameHash => policy::policy_name_hash,
         Cc::PolicySecret => policy::policy_secret,
         Cc::PolicyAuthorize => policy::policy_authorize,
+        Cc::PolicyAuthorizeNv => policy::policy_authorize_nv,
         Cc::PolicyPhysicalPresence => policy::policy_physical_presence,
         Cc::PolicyNvWritten => policy::policy_nv_written,
         Cc::PolicyNv => policy::policy_nv,

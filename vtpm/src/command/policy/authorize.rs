@@ -1,11 +1,15 @@
-//! PolicyAuthorize (Part 3, 23.16), and the assertions that compare TPM state: PolicyNV and
+//! The assertions that replace the digest with an approved one, PolicyAuthorize and
+//! PolicyAuthorizeNV (Part 3, 23.16, 23.22), and those that compare TPM state: PolicyNV and
 //! PolicyCounterTimer (23.9–23.10).
 
 use super::{extend, session_mut, update_with_ref};
 use crate::command::{Command, Response};
 use crate::crypto::{Digest, Hasher, Hmac};
 use crate::engine::{Platform, Tpm};
-use tpm_proto::{Cc, Handle, Rc, Se, St, Tpm2bDigest, Tpm2bName, Tpm2bNonce, TpmtTkVerified};
+use tpm_proto::{
+    Cc, Handle, Rc, Reader, Se, St, Tpm2bDigest, Tpm2bName, Tpm2bNonce, TpmtHa, TpmtTkVerified,
+    Unmarshal, MAX_DIGEST_SIZE,
+};
 
 /// `TPM2_PolicyAuthorize(approvedPolicy, policyRef, keySign, checkTicket)` (Part 3, 23.16):
 /// replaces the digest with one authorized by `keySign`, given the `TPMT_TK_VERIFIED` ticket
@@ -63,6 +67,43 @@ pub(crate) fn policy_authorize<P: Platform>(
     }
     s.policy_digest = Digest::zero(s.hash);
     update_with_ref(s, Cc::PolicyAuthorize, key_sign.0, policy_ref.0);
+    Ok(())
+}
+
+/// `TPM2_PolicyAuthorizeNV(authHandle, nvIndex, policySession)` (Part 3, 23.22): the index holds
+/// the approved policy as a `TPMT_HA`; if it is the session's digest, the digest becomes
+/// `H(0...0 || TPM_CC_PolicyAuthorizeNV || nvIndexName)`. Only a real session checks (read
+/// access as `TPM2_NV_Read`, then the index contents); as in the reference, the first
+/// `sizeof(TPMT_HA)` octets are read as a `TPMT_HA` (`TPM_RC_HASH`, `TPM_RC_INSUFFICIENT`
+/// unnumbered), another hash than the session's is `TPM_RC_HASH`, another digest
+/// `TPM_RC_VALUE`.
+pub(crate) fn policy_authorize_nv<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    cmd.end()?;
+    let (auth, nv_h, session_h) = (cmd.handle(0), cmd.handle(1), cmd.handle(2));
+    let (kind, hash, digest) = {
+        let s = session_mut(tpm, session_h, 3)?;
+        (s.kind, s.hash, s.policy_digest)
+    };
+    let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
+    if kind != Se::Trial {
+        crate::command::nv::read_access(auth, index)?;
+        let n = usize::from(index.data_size).min(2 + MAX_DIGEST_SIZE);
+        let approved = TpmtHa::unmarshal(&mut Reader::new(index.read(0, n)?))?;
+        if approved.hash != hash {
+            return Err(Rc::Hash);
+        }
+        if approved.digest != digest.as_bytes() {
+            return Err(Rc::Value);
+        }
+    }
+    let name = index.name();
+    let s = session_mut(tpm, session_h, 3)?;
+    s.policy_digest = Digest::zero(s.hash);
+    extend(s, Cc::PolicyAuthorizeNv, &[name.as_bytes()]);
     Ok(())
 }
 

@@ -7,8 +7,9 @@
 //!
 //! Here: the session helpers and the assertions that only look at their parameters.
 //! [`assertion`] has the authorizations that can be replaced by tickets (PolicySigned,
-//! PolicySecret) and PolicyTicket; [`authorize`] the ones that compare with TPM state or replace the digest
-//! (PolicyAuthorize, PolicyNV, PolicyCounterTimer).
+//! PolicySecret) and PolicyTicket; [`authorize`] the ones that replace the digest with an
+//! approved one (PolicyAuthorize, PolicyAuthorizeNV) or compare with TPM state (PolicyNV,
+//! PolicyCounterTimer).
 
 use super::{Command, Response};
 use crate::crypto::{Digest, Hasher};
@@ -23,7 +24,10 @@ mod assertion;
 mod authorize;
 
 pub(crate) use assertion::{policy_secret, policy_signed, policy_ticket};
-pub(crate) use authorize::{policy_authorize, policy_counter_timer, policy_nv};
+pub(crate) use authorize::{
+    policy_authorize, policy_authorize_nv, policy_counter_timer, policy_nv,
+};
+
 /// Extends a session's policy digest: `H(old || cc || parts...)`.
 fn extend(s: &mut Session, cc: Cc, parts: &[&[u8]]) {
     let mut h = Hasher::new(s.hash);
