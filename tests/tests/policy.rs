@@ -244,3 +244,94 @@ fn policy_authorize_nv_seals_to_a_policy_kept_in_an_index() {
         unseal(false);
     });
 }
+
+/// `tpm2_policytemplate` (Part 3, 23.21) in the owner hierarchy's policy: with a policy session
+/// asserting the template's digest, `tpm2_createprimary` of that template succeeds and of another
+/// template fails with `TPM_RC_POLICY_FAIL`.
+#[test]
+fn policy_template_limits_create_primary_to_one_template() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("policytemplate");
+        let p = |n: &str| dir.path().join(n).to_str().expect("utf-8 path").to_owned();
+        let (template, session, policy) = (p("template"), p("session.ctx"), p("policy"));
+        ok(
+            &s,
+            &[
+                "createprimary",
+                "-C",
+                "o",
+                "-c",
+                &p("prim.ctx"),
+                "--template-data",
+                &template,
+            ],
+        );
+        evtpm_tests::flush_transient(&s);
+        let hash = sha256(&[&std::fs::read(&template).expect("template file")]);
+        let hash_file = dir.file("template.hash", &hash);
+        let hash_arg = hash_file.to_str().unwrap();
+        ok(&s, &["startauthsession", "-S", &session]);
+        ok(
+            &s,
+            &[
+                "policytemplate",
+                "-S",
+                &session,
+                "-L",
+                &policy,
+                "--template-hash",
+                hash_arg,
+            ],
+        );
+        ok(&s, &["flushcontext", &session]);
+        assert_eq!(
+            std::fs::read(&policy).unwrap(),
+            sha256(&[&[0; 32], &0x190u32.to_be_bytes(), &hash]),
+            "{ep}"
+        );
+        ok(
+            &s,
+            &["setprimarypolicy", "-C", "o", "-g", "sha256", "-L", &policy],
+        );
+        let create = |alg: Option<&str>| {
+            ok(
+                &s,
+                &["startauthsession", "--policy-session", "-S", &session],
+            );
+            ok(
+                &s,
+                &[
+                    "policytemplate",
+                    "-S",
+                    &session,
+                    "--template-hash",
+                    hash_arg,
+                ],
+            );
+            let auth = format!("session:{session}");
+            let (out, mut args) = (p("p2.ctx"), vec!["createprimary", "-C", "o"]);
+            if let Some(alg) = alg {
+                args.extend(["-G", alg]);
+            }
+            args.extend(["-c", &out, "-P", &auth]);
+            let o = tpm2(&s, &args);
+            ok(&s, &["flushcontext", &session]);
+            evtpm_tests::flush_transient(&s);
+            o
+        };
+        let o = create(Some("ecc"));
+        assert!(!o.status.success(), "{ep}: another template: {}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("(0x99D)"),
+            "{ep}: {}",
+            show(&o)
+        );
+        let o = create(None);
+        assert!(
+            o.status.success(),
+            "{ep}: the template of the policy: {}",
+            show(&o)
+        );
+    });
+}

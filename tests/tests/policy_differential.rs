@@ -684,3 +684,93 @@ fn policy_authorize_nv_agrees() {
         v
     });
 }
+
+/// `TPM2_CreatePrimary(owner; inSensitive, template, "", none)` authorized by the session in
+/// slot `n`.
+fn create_primary_by(n: usize, template: &[u8]) -> Vec<u8> {
+    let mut p = sized(&[0, 0, 0, 0]);
+    p.extend(sized(template));
+    p.extend([0, 0, 0, 0, 0, 0]);
+    cmd::with_session(Cc::CreatePrimary, &[RH_OWNER], slot(n), &p)
+}
+
+/// TPM2_PolicyTemplate (Part 3, 23.21): its place in the session's hash slot, and a template
+/// policy on the owner hierarchy deciding which CreatePrimary it authorizes.
+#[test]
+fn policy_template_agrees() {
+    differential(|| {
+        let (a, b) = (sha256(&[b"a"]), sha256(&[b"b"]));
+        let on = |cc: Cc, n: usize, d: &[u8]| cmd::policy(cc, slot(n), &sized(d));
+        // An ECC P-256 storage key: restricted decrypt, AES-128-CFB.
+        let mut template = vec![0x00, 0x23, 0x00, 0x0B, 0x00, 0x03, 0x04, 0x72, 0, 0];
+        template.extend([0x00, 0x06, 0x00, 0x80, 0x00, 0x43, 0x00, 0x10]);
+        template.extend([0x00, 0x03, 0x00, 0x10, 0, 0, 0, 0]);
+        let mut other = template.clone();
+        other[19] = 0x04; // P-384
+        let hash = sha256(&[&template]);
+        let mut set_policy = sized(&policy_of(Cc::PolicyTemplate, &hash));
+        set_policy.extend([0x00, 0x0B]);
+        vec![
+            start(0, POLICY),
+            full("Template of 20 octets", on(Cc::PolicyTemplate, 0, &a[..20])),
+            full("Template", on(Cc::PolicyTemplate, 0, &a)),
+            full("Template again", on(Cc::PolicyTemplate, 0, &a)),
+            full("another Template", on(Cc::PolicyTemplate, 0, &b)),
+            full("another, short", on(Cc::PolicyTemplate, 0, &b[..3])),
+            full("CpHash after Template", on(Cc::PolicyCpHash, 0, &a)),
+            full("NameHash after Template", on(Cc::PolicyNameHash, 0, &a)),
+            full(
+                "PolicySecret, cpHashA = templateHash",
+                policy_secret(0, &a, b"", 0),
+            ),
+            full("Template after that", on(Cc::PolicyTemplate, 0, &a)),
+            full(
+                "PolicySecret, another cpHashA",
+                policy_secret(0, &b, b"", 0),
+            ),
+            digest_of(0),
+            flush(0),
+            start(0, TRIAL),
+            full("CpHash", on(Cc::PolicyCpHash, 0, &a)),
+            full("Template after CpHash", on(Cc::PolicyTemplate, 0, &a)),
+            flush(0),
+            start(0, TRIAL),
+            full("NameHash", on(Cc::PolicyNameHash, 0, &a)),
+            full("Template after NameHash", on(Cc::PolicyTemplate, 0, &a)),
+            flush(0),
+            full(
+                "SetPrimaryPolicy(owner, Template)",
+                cmd::with_pw(Cc::SetPrimaryPolicy, &[RH_OWNER], &[b""], &set_policy),
+            ),
+            start(0, POLICY),
+            full(
+                "Template of the storage key",
+                on(Cc::PolicyTemplate, 0, &hash),
+            ),
+            full(
+                "CreatePrimary of another template",
+                create_primary_by(0, &other),
+            ),
+            c(
+                "CreatePrimary of that template",
+                create_primary_by(0, &template),
+                View::Capture(1),
+            ),
+            flush(1),
+            full(
+                "HierarchyChangeAuth by a template policy",
+                cmd::with_session(Cc::HierarchyChangeAuth, &[RH_OWNER], slot(0), &sized(b"")),
+            ),
+            full(
+                "CreatePrimary with a truncated template size",
+                cmd::with_session(
+                    Cc::CreatePrimary,
+                    &[RH_OWNER],
+                    slot(0),
+                    &[0, 4, 0, 0, 0, 0, 0, 0xFF],
+                ),
+            ),
+            flush(0),
+        ]
+    });
+}

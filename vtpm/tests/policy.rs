@@ -408,3 +408,72 @@ fn policy_authorize_nv_reads_a_tpmt_ha_with_the_references_codes() {
     // The index authorizing itself (AUTHREAD) holds the fresh session's digest, all zeros.
     assert_eq!(authorize_nv(&mut t, IDX + 2, IDX + 2, s), 0);
 }
+
+const POLICY_TEMPLATE: u32 = 0x190;
+
+#[test]
+fn policy_template_shares_the_hash_slot() {
+    let mut t = started();
+    let (a, b) = (sha256(&[b"a"]), sha256(&[b"b"]));
+    let s = start_session(&mut t, 1);
+    assert_eq!(policy(&mut t, POLICY_TEMPLATE, s, &b2(&a[..20])), 0x1D5);
+    assert_eq!(policy(&mut t, POLICY_TEMPLATE, s, &b2(&a)), 0);
+    assert_eq!(
+        policy(&mut t, POLICY_TEMPLATE, s, &b2(&a)),
+        0,
+        "the same again"
+    );
+    assert_eq!(policy(&mut t, POLICY_TEMPLATE, s, &b2(&b)), 0x1C4);
+    assert_eq!(
+        policy(&mut t, POLICY_TEMPLATE, s, &b2(&b[..3])),
+        0x1C4,
+        "value before size"
+    );
+    assert_eq!(
+        policy(&mut t, 0x16E, s, &b2(&a)),
+        0x151,
+        "no PolicyCpHash after it"
+    );
+    assert_eq!(
+        policy(&mut t, 0x170, s, &b2(&a)),
+        0x151,
+        "no PolicyNameHash after it"
+    );
+    let once = policy_of(POLICY_TEMPLATE, &a);
+    assert_eq!(
+        digest_of(&mut t, s),
+        sha256(&[&once, &POLICY_TEMPLATE.to_be_bytes(), &a])
+    );
+    let s = start_session(&mut t, 1);
+    assert_eq!(policy(&mut t, 0x16E, s, &b2(&a)), 0);
+    assert_eq!(
+        policy(&mut t, POLICY_TEMPLATE, s, &b2(&a)),
+        0x151,
+        "not after PolicyCpHash"
+    );
+}
+
+#[test]
+fn policy_template_limits_creation_to_one_template() {
+    let mut t = started();
+    let template = ecc_template(STORAGE, AES128_CFB, SCHEME_NULL, 3);
+    let hash = sha256(&[&template]);
+    let mut p = b2(&policy_of(POLICY_TEMPLATE, &hash));
+    p.extend(hex("000b"));
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x12E, &[OWNER], &[b""], &p))), 0);
+    let create = |t: &mut T, s: u32, template: &[u8]| {
+        let c = with_session(0x131, &[OWNER], s, &create_params(b"", b"", template, &[]));
+        rc(&exec(t, &c))
+    };
+    let s = start_session(&mut t, 1);
+    assert_eq!(policy(&mut t, POLICY_TEMPLATE, s, &b2(&hash)), 0);
+    assert_eq!(create(&mut t, s, &template), 0);
+    let other = ecc_template(STORAGE, AES128_CFB, SCHEME_NULL, 4);
+    assert_eq!(create(&mut t, s, &other), POLICY_FAIL_S1);
+    // Only the creation commands match a template.
+    let c = with_session(0x129, &[OWNER], s, &b2(b""));
+    assert_eq!(rc(&exec(&mut t, &c)), POLICY_FAIL_S1);
+    // Parameters too short to hold a template.
+    let c = with_session(0x131, &[OWNER], s, &hex("0004 0000 0000 00ff"));
+    assert_eq!(rc(&exec(&mut t, &c)), POLICY_FAIL_S1);
+}

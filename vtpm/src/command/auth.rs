@@ -204,6 +204,7 @@ impl<'c> Sessions<'c> {
                         locality,
                         cp: &cp,
                         name_hash: &nh,
+                        params,
                     };
                     check_policy(tpm, session, &u).map_err(|rc| rc.session(n))?;
                     include_auth = session.policy.auth_value;
@@ -527,6 +528,29 @@ struct PolicyUse<'a> {
     locality: u8,
     cp: &'a Digest,
     name_hash: &'a Digest,
+    /// The parameter area as received (a templateHash covers the second parameter).
+    params: &'a [u8],
+}
+
+/// Reference `CompareTemplateHash`: for `TPM2_Create`, `TPM2_CreatePrimary` and
+/// `TPM2_CreateLoaded`, the digest (with the session's hash) of the contents of the second
+/// parameter, the public template, compared with `want`; false for any other command or
+/// parameters too short to hold the template.
+fn template_matches(s: &Session, cc: Cc, params: &[u8], want: &Digest) -> bool {
+    if !matches!(cc, Cc::Create | Cc::CreatePrimary | Cc::CreateLoaded) {
+        return false;
+    }
+    let mut r = Reader::new(params);
+    let template = (|| {
+        let skip = usize::from(r.u16()?);
+        r.bytes(skip)?;
+        let size = usize::from(r.u16()?);
+        r.bytes(size)
+    })();
+    match template {
+        Ok(t) => Hasher::digest(s.hash, &[t]).as_bytes() == want.as_bytes(),
+        Err(_) => false,
+    }
 }
 
 /// Policy-session checks before use, in the order of the reference `CheckPolicyAuthSession`
@@ -534,7 +558,7 @@ struct PolicyUse<'a> {
 /// PolicyAuthValue or PolicyPassword (`TPM_RC_MODE`); the PCRs checked by PolicyPCR are
 /// unchanged; the digest is the entity's authPolicy; the session has not expired; the command
 /// code, if set, is this command's (and one is set for the ADMIN and DUP roles); the locality;
-/// physical presence; the cpHash or nameHash; the NV index's `WRITTEN` state.
+/// physical presence; the cpHash, nameHash or templateHash; the NV index's `WRITTEN` state.
 fn check_policy<P: Platform>(tpm: &Tpm<P>, s: &Session, u: &PolicyUse<'_>) -> Result<(), Rc> {
     let policy = crate::entity::entity_policy(tpm, u.h).ok_or(Rc::AuthUnavailable)?;
     if u.cc == Cc::PolicySecret && !s.policy.auth_value && !s.policy.password {
@@ -566,12 +590,14 @@ fn check_policy<P: Platform>(tpm: &Tpm<P>, s: &Session, u: &PolicyUse<'_>) -> Re
         return Err(Rc::Pp);
     }
     if let Some(want) = &s.policy.bound_hash {
-        let actual = if s.policy.cp_hash_defined {
-            u.cp
+        let ok = if s.policy.cp_hash_defined {
+            want.as_bytes() == u.cp.as_bytes()
+        } else if s.policy.template_set {
+            template_matches(s, u.cc, u.params, want)
         } else {
-            u.name_hash
+            want.as_bytes() == u.name_hash.as_bytes()
         };
-        if want.as_bytes() != actual.as_bytes() {
+        if !ok {
             return Err(Rc::PolicyFail);
         }
     }

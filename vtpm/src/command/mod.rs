@@ -155,6 +155,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PolicyOr => policy::policy_or,
         Cc::PolicyCpHash => policy::policy_cp_hash,
         Cc::PolicyNameHash => policy::policy_name_hash,
+        Cc::PolicyTemplate => policy::policy_template,
         Cc::PolicySecret => policy::policy_secret,
         Cc::PolicyAuthorize => policy::policy_authorize,
         Cc::PolicyAuthorizeNv => policy::policy_authorize_nv,

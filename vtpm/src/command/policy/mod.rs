@@ -243,11 +243,40 @@ pub(crate) fn policy_name_hash<P: Platform>(
     if d.len() != s.hash.size() {
         return Err(Rc::Size.param(1));
     }
-    if s.policy.bound_hash.is_some() || s.policy.cp_hash_defined {
+    if s.policy.bound_hash.is_some() || s.policy.cp_hash_defined || s.policy.template_set {
         return Err(Rc::Cphash);
     }
     extend(s, Cc::PolicyNameHash, &[d.0]);
     s.policy.bound_hash = Some(Digest::from_slice(d.0));
+    Ok(())
+}
+
+/// `TPM2_PolicyTemplate(templateHash)` (Part 3, 23.21): the session may only authorize
+/// `TPM2_Create`, `TPM2_CreatePrimary` or `TPM2_CreateLoaded` of a public template whose digest
+/// is `templateHash`. Another templateHash than one already set is `TPM_RC_VALUE` (checked
+/// before the size, as the reference does); a cpHash or nameHash already set is
+/// `TPM_RC_CPHASH`; a digest of another size than the session hash's `TPM_RC_SIZE`.
+pub(crate) fn policy_template<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let d: Tpm2bDigest<'_> = cmd.param()?;
+    cmd.end()?;
+    let s = session_mut(tpm, cmd.handle(0), 1)?;
+    if s.policy.template_set {
+        if s.policy.bound_hash.is_some_and(|t| t.as_bytes() != d.0) {
+            return Err(Rc::Value.param(1));
+        }
+    } else if s.policy.bound_hash.is_some() {
+        return Err(Rc::Cphash);
+    }
+    if d.len() != s.hash.size() {
+        return Err(Rc::Size.param(1));
+    }
+    extend(s, Cc::PolicyTemplate, &[d.0]);
+    s.policy.bound_hash = Some(Digest::from_slice(d.0));
+    s.policy.template_set = true;
     Ok(())
 }
 
