@@ -43,8 +43,9 @@ pub const FIXED_PROPS: &[u32] = &[
 ];
 /// TPM_PT_PERMANENT and TPM_PT_STARTUP_CLEAR.
 pub const VARIABLE_PROPS: &[u32] = &[0x200, 0x201];
-/// TPM_PT_PCR_SAVE, EXTEND_L0..RESET_L4, NO_INCREMENT, DRTM_RESET: the PC Client PCR attributes.
-pub const PCR_PROPS: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x11, 0x12];
+/// TPM_PT_PCR_SAVE, EXTEND_L0..RESET_L4, NO_INCREMENT, DRTM_RESET: the PC Client PCR attributes;
+/// TPM_PT_PCR_POLICY and TPM_PT_PCR_AUTH: the policy and authorization groups (PCRs 20–22).
+pub const PCR_PROPS: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x11, 0x12, 0x13, 0x14];
 
 /// Which part of a response must agree.
 #[derive(Clone, Copy, Debug)]

@@ -163,7 +163,7 @@ impl<'c> Sessions<'c> {
                 let Some(h) = associated else {
                     return Err(Rc::Handle.session(n));
                 };
-                if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h)) {
+                if policy_required(tpm, h, role) {
                     return Err(Rc::AuthType.session(n));
                 }
                 if !auth_value_available(tpm, h, role) {
@@ -219,8 +219,7 @@ impl<'c> Sessions<'c> {
                         continue;
                     }
                 } else {
-                    if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h))
-                    {
+                    if policy_required(tpm, h, role) {
                         return Err(Rc::AuthType.session(n));
                     }
                     if self.auth[i].is_none() || !auth_value_available(tpm, h, role) {
@@ -446,10 +445,16 @@ fn size_err(_: WriteError) -> Rc {
     Rc::Size
 }
 
-/// Whether the ADMIN role on `h` needs a policy session (reference `IsPolicySessionRequired`):
-/// always for permanent handles and NV indices.
-fn policy_required<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
-    crate::entity::admin_needs_policy(tpm, h)
+/// Whether only a policy session may authorize `h` in `role` (reference
+/// `IsPolicySessionRequired`), else `TPM_RC_AUTH_TYPE`: the DUP role; the ADMIN role of
+/// permanent handles, NV indices and objects with `adminWithPolicy`; a PCR of the policy group
+/// once `TPM2_PCR_SetAuthPolicy` gave it a policy.
+fn policy_required<P: Platform>(tpm: &Tpm<P>, h: Handle, role: AuthRole) -> bool {
+    match role {
+        AuthRole::Dup => true,
+        AuthRole::Admin => crate::entity::admin_needs_policy(tpm, h),
+        _ => crate::pcr::in_auth_group(h) && tpm.pcr_policy.is_some(),
+    }
 }
 
 /// nameHash (Part 3, 23.12): `H(Name1 || Name2 || Name3)`.

@@ -49,6 +49,7 @@ pub(crate) fn clear<P: Platform>(
     tpm.endorsement_h.policy = None;
     tpm.lockout_auth = AuthValue::empty();
     tpm.lockout_policy = None;
+    tpm.pcr_auth = AuthValue::empty();
     tpm.objects.clear_owner();
     tpm.nv.flush_owner();
     Ok(())

@@ -133,6 +133,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PcrEvent => pcr::pcr_event,
         Cc::PcrReset => pcr::pcr_reset,
         Cc::PcrAllocate => pcr::pcr_allocate,
+        Cc::PcrSetAuthPolicy => pcr::pcr_set_auth_policy,
+        Cc::PcrSetAuthValue => pcr::pcr_set_auth_value,
         Cc::Hash => hash::hash,
         Cc::HashSequenceStart => hash::hash_sequence_start,
         Cc::SequenceUpdate => hash::sequence_update,
