@@ -477,3 +477,28 @@ fn policy_template_limits_creation_to_one_template() {
     let c = with_session(0x131, &[OWNER], s, &hex("0004 0000 0000 00ff"));
     assert_eq!(rc(&exec(&mut t, &c)), POLICY_FAIL_S1);
 }
+
+#[test]
+fn nonce_tpm_is_as_long_as_nonce_caller() {
+    let mut t = started();
+    let (s, nonce) = start_session_nonce(&mut t, 1);
+    assert_eq!(
+        nonce.len(),
+        16,
+        "nonceCaller sets the session's nonce size (Part 3, 11.1)"
+    );
+    // The nonce of a response to the session keeps that size.
+    define(
+        &mut t,
+        IDX,
+        POLICYWRITE | OWNERWRITE | OWNERREAD | NO_DA,
+        &[0; 32],
+        4,
+    );
+    let mut p = b2(b"abcd");
+    p.extend([0, 0]);
+    let r = exec(&mut t, &with_session(NV_WRITE, &[IDX, IDX], s, &p));
+    assert_eq!(rc(&r), 0);
+    // parameterSize (0), then TPMS_AUTH_RESPONSE: nonce, attributes, hmac.
+    assert_eq!(&r[10..16], &hex("00000000 0010")[..]);
+}

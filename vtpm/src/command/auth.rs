@@ -340,12 +340,18 @@ impl<'c> Sessions<'c> {
                 continue;
             }
             let mut fresh = [0u8; 64];
-            let Some(size) = tpm.sessions.get(s.session_handle).map(|x| x.hash.size()) else {
+            // As long as the session's first nonceTPM, which nonceCaller sized (Part 3, 11.1).
+            let Some(size) = tpm
+                .sessions
+                .get(s.session_handle)
+                .map(|x| x.nonce_tpm.as_bytes().len())
+            else {
                 continue;
             };
-            tpm.random(&mut fresh[..size])?;
+            let fresh = fresh.get_mut(..size).ok_or(Rc::Failure)?;
+            tpm.random(fresh)?;
             if let Some(session) = tpm.sessions.get_mut(s.session_handle) {
-                session.nonce_tpm = Digest::from_slice(&fresh[..size]);
+                session.nonce_tpm = Digest::from_slice(fresh);
             }
         }
         // The entity's authValue after the command (a changed auth answers with the new value).
