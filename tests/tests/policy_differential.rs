@@ -773,3 +773,76 @@ fn policy_template_agrees() {
         ]
     });
 }
+
+/// PolicyNV and PolicyCounterTimer (Part 3, 23.9–23.10): a trial session checks nothing but
+/// the operation, which is checked when the command is read.
+#[test]
+fn policy_nv_and_counter_timer_agree() {
+    differential(|| {
+        let policy_nv = |n: usize, index: u32, operand: &[u8], offset: u16, op: u16| {
+            let mut p = sized(operand);
+            p.extend(offset.to_be_bytes());
+            p.extend(op.to_be_bytes());
+            cmd::with_pw(Cc::PolicyNv, &[RH_OWNER, index, slot(n)], &[b""], &p)
+        };
+        let counter_timer = |n: usize, operand: &[u8], offset: u16, op: u16| {
+            let mut p = sized(operand);
+            p.extend(offset.to_be_bytes());
+            p.extend(op.to_be_bytes());
+            cmd::policy(Cc::PolicyCounterTimer, slot(n), &p)
+        };
+        vec![
+            full(
+                "define",
+                define(IDX, OWNERREAD | OWNERWRITE | NO_DA, b"", 8),
+            ),
+            full(
+                "define owner-write only",
+                define(IDX + 1, OWNERWRITE | AUTHREAD | NO_DA, b"", 8),
+            ),
+            start(0, POLICY),
+            start(1, TRIAL),
+            full("unwritten", policy_nv(0, IDX, b"1234", 0, 0)),
+            full("trial, unwritten", policy_nv(1, IDX, b"1234", 0, 0)),
+            full("trial, no OWNERREAD", policy_nv(1, IDX + 1, b"1234", 0, 0)),
+            full("trial, past the end", policy_nv(1, IDX, b"1234", 6, 0)),
+            full("trial, offset past the end", policy_nv(1, IDX, b"", 9, 0)),
+            full("trial, operation 0x0C", policy_nv(1, IDX, b"1234", 0, 0x0C)),
+            full("operation 0x0C", policy_nv(0, IDX, b"1234", 0, 0x0C)),
+            full("write", owner_write(IDX, b"12345678")),
+            full("equal", policy_nv(0, IDX, b"5678", 4, 0)),
+            full("not equal", policy_nv(0, IDX, b"5678", 0, 0)),
+            full("past the end", policy_nv(0, IDX, b"1234", 6, 0)),
+            full("offset past the end", policy_nv(0, IDX, b"", 9, 0)),
+            digest_of(0),
+            digest_of(1),
+            full(
+                "CounterTimer, trial, outside TPMS_TIME_INFO",
+                counter_timer(1, &[0; 8], 30, 0),
+            ),
+            full(
+                "CounterTimer, outside TPMS_TIME_INFO",
+                counter_timer(0, &[0; 8], 30, 0),
+            ),
+            full(
+                "CounterTimer, trial, operation 0x0C",
+                counter_timer(1, &[0; 8], 0, 0x0C),
+            ),
+            full("CounterTimer, safe is YES", counter_timer(0, &[1], 24, 0)),
+            full(
+                "CounterTimer, 2 octets at 24",
+                counter_timer(1, &[0; 2], 24, 0),
+            ),
+            full("CounterTimer, nothing at 25", counter_timer(1, b"", 25, 0)),
+            full("CounterTimer, nothing at 26", counter_timer(0, b"", 26, 0)),
+            full(
+                "CounterTimer, 26 octets",
+                counter_timer(0, &[0; 26], 0, 0x0A),
+            ),
+            digest_of(0),
+            digest_of(1),
+            flush(1),
+            flush(0),
+        ]
+    });
+}

@@ -502,3 +502,29 @@ fn nonce_tpm_is_as_long_as_nonce_caller() {
     // parameterSize (0), then TPMS_AUTH_RESPONSE: nonce, attributes, hmac.
     assert_eq!(&r[10..16], &hex("00000000 0010")[..]);
 }
+
+#[test]
+fn trial_policy_nv_checks_only_the_operation() {
+    let mut t = started();
+    define(&mut t, IDX, OWNERREAD | OWNERWRITE | NO_DA, b"", 8);
+    let trial = start_session(&mut t, 3);
+    let policy_nv = |t: &mut T, s: u32, offset: u16, op: u16| {
+        let mut p = b2(b"1234");
+        p.extend(offset.to_be_bytes());
+        p.extend(op.to_be_bytes());
+        rc(&exec(t, &auth_cmd(0x149, &[OWNER, IDX, s], &[b""], &p)))
+    };
+    assert_eq!(policy_nv(&mut t, trial, 0, 0), 0, "unwritten, but a trial");
+    assert_eq!(
+        policy_nv(&mut t, trial, 6, 0),
+        0,
+        "past the end, but a trial"
+    );
+    assert_eq!(
+        policy_nv(&mut t, trial, 0, 0x0C),
+        0x3C4,
+        "TPM_EO is checked on input"
+    );
+    let s = start_session(&mut t, 1);
+    assert_eq!(policy_nv(&mut t, s, 0, 0), 0x14A);
+}

@@ -148,9 +148,19 @@ fn arg_hash(hash: tpm_proto::HashAlg, operand_b: &[u8], offset: u16, op: u16) ->
     Hasher::digest(hash, &[operand_b, &offset.to_be_bytes(), &op.to_be_bytes()])
 }
 
+/// `TPM_EO` as a parameter (`operation`, parameter 3): an undefined operation is
+/// `TPM_RC_VALUE` when the command is read, trial session or not (reference `TPM_EO_Unmarshal`).
+fn check_operation(op: u16) -> Result<(), Rc> {
+    if op > 0x000B {
+        return Err(Rc::Value.param(3));
+    }
+    Ok(())
+}
+
 /// `TPM2_PolicyNV(authHandle, nvIndex, policySession, operandB, offset, operation)`: the NV
 /// index's data at `offset` must compare true with `operandB` (Part 3, 23.9). Read authorization
-/// of `authHandle` was checked by the session layer.
+/// of `authHandle` was checked by the session layer. A trial session checks nothing, not even
+/// that the index may be read or was written, as in the reference.
 pub(crate) fn policy_nv<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
@@ -159,26 +169,26 @@ pub(crate) fn policy_nv<P: Platform>(
     let operand_b: tpm_proto::Tpm2bOperand<'_> = cmd.param()?;
     let offset: u16 = cmd.param()?;
     let op: u16 = cmd.param()?;
+    check_operation(op)?;
     cmd.end()?;
     let (auth, nv_h, session_h) = (cmd.handle(0), cmd.handle(1), cmd.handle(2));
-    let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
-    crate::command::nv::read_access(auth, index)?;
-    let name = index.name();
-    let size = index.data_size as usize;
-    if offset as usize > size {
-        return Err(Rc::Value.param(2));
-    }
-    if size - (offset as usize) < operand_b.len() {
-        return Err(Rc::Size.param(1));
-    }
     let kind = session_mut(tpm, session_h, 3)?.kind;
+    let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
     if kind != Se::Trial {
-        let index = tpm.nv.get(nv_h).ok_or(Rc::Handle.handle(2))?;
-        let a = index.read(offset as usize, operand_b.len())?;
+        crate::command::nv::read_access(auth, index)?;
+        let size = usize::from(index.data_size);
+        if usize::from(offset) > size {
+            return Err(Rc::Value.param(2));
+        }
+        if size - usize::from(offset) < operand_b.len() {
+            return Err(Rc::Size.param(1));
+        }
+        let a = index.read(usize::from(offset), operand_b.len())?;
         if !compare(a, operand_b.0, op).map_err(|rc| rc.param(3))? {
             return Err(Rc::Policy);
         }
     }
+    let name = index.name();
     let s = session_mut(tpm, session_h, 3)?;
     let args = arg_hash(s.hash, operand_b.0, offset, op);
     extend(s, Cc::PolicyNv, &[args.as_bytes(), name.as_bytes()]);
@@ -186,7 +196,9 @@ pub(crate) fn policy_nv<P: Platform>(
 }
 
 /// `TPM2_PolicyCounterTimer(policySession, operandB, offset, operation)`: compares against the
-/// marshalled `TPMS_TIME_INFO` (Part 3, 23.10).
+/// marshalled `TPMS_TIME_INFO` (Part 3, 23.10). As in the reference, also on a trial session: an
+/// offset past its 25 octets is `TPM_RC_VALUE` (parameter 2), a range past them `TPM_RC_RANGE`;
+/// only the comparison is skipped for a trial session.
 pub(crate) fn policy_counter_timer<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
@@ -195,6 +207,7 @@ pub(crate) fn policy_counter_timer<P: Platform>(
     let operand_b: tpm_proto::Tpm2bOperand<'_> = cmd.param()?;
     let offset: u16 = cmd.param()?;
     let op: u16 = cmd.param()?;
+    check_operation(op)?;
     cmd.end()?;
     let mut info = [0u8; 25];
     info[..8].copy_from_slice(&tpm.time_now().to_be_bytes());
@@ -202,10 +215,11 @@ pub(crate) fn policy_counter_timer<P: Platform>(
     info[16..20].copy_from_slice(&tpm.clock.reset_count.to_be_bytes());
     info[20..24].copy_from_slice(&tpm.clock.restart_count.to_be_bytes());
     info[24] = 1;
-    let end = (offset as usize)
-        .checked_add(operand_b.len())
-        .ok_or(Rc::Range)?;
-    let a = info.get(offset as usize..end).ok_or(Rc::Range)?;
+    let start = usize::from(offset);
+    if start > info.len() {
+        return Err(Rc::Value.param(2));
+    }
+    let a = info.get(start..start + operand_b.len()).ok_or(Rc::Range)?;
     let s = session_mut(tpm, cmd.handle(0), 1)?;
     if s.kind != Se::Trial && !compare(a, operand_b.0, op).map_err(|rc| rc.param(3))? {
         return Err(Rc::Policy);
