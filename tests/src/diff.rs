@@ -13,8 +13,10 @@
 //!   P-521, RSA-1024/3072...). TPM 2.0 Part 2 §6.3 leaves the implemented set to the TPM, so
 //!   views filter lists (PCR banks, PCR_Event digests) to SHA-1/SHA-256/SHA-384, and the mutator
 //!   accepts a difference when the mutation produced the ID of an algorithm only libtpms has.
-//! * Ticket HMACs and their size (Part 1 §11.4.6.3: the proof and the HMAC hash are the TPM's),
-//!   random bytes, clock and time values, `TPM2_IncrementalSelfTest`'s `toDoList` and
+//! * Ticket HMACs and their size (Part 1 §11.4.6.3: the proof and the HMAC hash are the TPM's;
+//!   libtpms MACs with SHA-512, evtpm with SHA-256), also those of PolicySigned/PolicySecret
+//!   ([`View::AuthTicket`] compares their tag, hierarchy and `timeout`'s expiresOnReset bit),
+//!   random bytes (nonceTPM: compared by size, [`View::RcSize`]), clock and time values, `TPM2_IncrementalSelfTest`'s `toDoList` and
 //!   `TPM2_GetTestResult`'s `outData` (Part 3 §10.3/10.4: vendor-specific), `PCR_Allocate`'s
 //!   size fields, and the handle values of sequence objects (Part 2 §7.5: any transient handle).
 //! * `GetCapability` answers listing implementation choices (the algorithm, command, curve and
@@ -27,6 +29,10 @@
 //!   seeds, ECDSA nonces, and the signed bytes contain the clock); their algorithm, hash and size
 //!   are, and the tpm2-tools tests verify signatures independently. Keys created from seeds also
 //!   have their own Names, so their `qualifiedSigner` is left out (`signer: false`).
+//! * Transient handles beyond the reference's three object slots: libtpms' `TPMI_DH_OBJECT`
+//!   range check answers `TPM_RC_VALUE` for 0x80000003 and above (`TRANSIENT_LAST` follows
+//!   `MAX_LOADED_OBJECTS`, Part 2 §9.3), where evtpm, with more slots, reports the object as not
+//!   loaded. Scenarios name unloaded objects with handles below 0x80000003.
 
 use crate::cmd;
 use crate::{each_endpoint, hexs, Endpoint, Response, Server, Tpm};
