@@ -290,3 +290,41 @@ pub fn parse_digest_values(b: &[u8]) -> Vec<(AlgId, Vec<u8>)> {
     }
     out
 }
+
+/// `TPM2_StartAuthSession(NULL, NULL, nonceCaller, "", sessionType, NULL, authHash)`: an
+/// unbound, unsalted session of `kind` (`TPM_SE`: 0 HMAC, 1 policy, 3 trial).
+pub fn start_auth_session(kind: u8, hash: AlgId) -> Vec<u8> {
+    command(St::NoSessions, Cc::StartAuthSession, |w| {
+        w.u32(RH_NULL)?;
+        w.u32(RH_NULL)?;
+        w.sized(&[0x5A; 16])?;
+        w.sized(&[])?;
+        w.u8(kind)?;
+        w.write(&AlgId::Null)?;
+        w.write(&hash)
+    })
+}
+
+/// A command authorized by `session` (a policy or HMAC session without a session key, so the
+/// HMAC is empty), `continueSession` set, for the handles needing authorization, then `params`.
+pub fn with_session(cc: Cc, handles: &[u32], session: u32, params: &[u8]) -> Vec<u8> {
+    command(St::Sessions, cc, |w| {
+        for h in handles {
+            w.u32(*h)?;
+        }
+        w.u32(4 + 2 + 1 + 2)?;
+        w.u32(session)?;
+        w.sized(&[])?;
+        w.u8(1)?;
+        w.sized(&[])?;
+        w.bytes(params)
+    })
+}
+
+/// A policy command on `session` without an authorization area: `cc(session; params)`.
+pub fn policy(cc: Cc, session: u32, params: &[u8]) -> Vec<u8> {
+    command(St::NoSessions, cc, |w| {
+        w.u32(session)?;
+        w.bytes(params)
+    })
+}

@@ -13,17 +13,30 @@
 //!   P-521, RSA-1024/3072...). TPM 2.0 Part 2 §6.3 leaves the implemented set to the TPM, so
 //!   views filter lists (PCR banks, PCR_Event digests) to SHA-1/SHA-256/SHA-384, and the mutator
 //!   accepts a difference when the mutation produced the ID of an algorithm only libtpms has.
-//! * Ticket HMACs and their size (Part 1 §11.4.6.3: the proof and the HMAC hash are the TPM's),
-//!   random bytes, clock and time values, `TPM2_IncrementalSelfTest`'s `toDoList` and
+//! * Ticket HMACs and their size (Part 1 §11.4.6.3: the proof and the HMAC hash are the TPM's;
+//!   libtpms MACs with SHA-512, evtpm with SHA-256), also those of PolicySigned/PolicySecret
+//!   ([`View::AuthTicket`] compares their tag, hierarchy and `timeout`'s expiresOnReset bit),
+//!   random bytes (nonceTPM: compared by size, [`View::RcSize`]), clock and time values, `TPM2_IncrementalSelfTest`'s `toDoList` and
 //!   `TPM2_GetTestResult`'s `outData` (Part 3 §10.3/10.4: vendor-specific), `PCR_Allocate`'s
 //!   size fields, and the handle values of sequence objects (Part 2 §7.5: any transient handle).
 //! * `GetCapability` answers listing implementation choices (the algorithm, command, curve and
 //!   vendor lists, persistent and NV handles: evtpm may hold an EK) are compared entry by entry
 //!   for entries both must have, or by response code only.
+//! * In a `TPMS_ATTEST` ([`View::Attest`]), `clockInfo` and `firmwareVersion`: the clock is the
+//!   TPM's own, and outside the endorsement and platform hierarchies `resetCount`,
+//!   `restartCount` and `firmwareVersion` are obfuscated with a KDF of the TPM's own `shProof`
+//!   (Part 1 §36.7). Signature values are not compared either (keys made from the TPM's own
+//!   seeds, ECDSA nonces, and the signed bytes contain the clock); their algorithm, hash and size
+//!   are, and the tpm2-tools tests verify signatures independently. Keys created from seeds also
+//!   have their own Names, so their `qualifiedSigner` is left out (`signer: false`).
+//! * Transient handles beyond the reference's three object slots: libtpms' `TPMI_DH_OBJECT`
+//!   range check answers `TPM_RC_VALUE` for 0x80000003 and above (`TRANSIENT_LAST` follows
+//!   `MAX_LOADED_OBJECTS`, Part 2 §9.3), where evtpm, with more slots, reports the object as not
+//!   loaded. Scenarios name unloaded objects with handles below 0x80000003.
 
 use crate::cmd;
 use crate::{each_endpoint, hexs, Endpoint, Response, Server, Tpm};
-use tpm_proto::{AlgId, Su};
+use tpm_proto::{AlgId, Marshal, Su, TpmsAttest, Unmarshal};
 
 pub const COMMON_BANKS: [AlgId; 3] = [AlgId::Sha1, AlgId::Sha256, AlgId::Sha384];
 
@@ -36,8 +49,9 @@ pub const FIXED_PROPS: &[u32] = &[
 ];
 /// TPM_PT_PERMANENT and TPM_PT_STARTUP_CLEAR.
 pub const VARIABLE_PROPS: &[u32] = &[0x200, 0x201];
-/// TPM_PT_PCR_SAVE, EXTEND_L0..RESET_L4, NO_INCREMENT, DRTM_RESET: the PC Client PCR attributes.
-pub const PCR_PROPS: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x11, 0x12];
+/// TPM_PT_PCR_SAVE, EXTEND_L0..RESET_L4, NO_INCREMENT, DRTM_RESET: the PC Client PCR attributes;
+/// TPM_PT_PCR_POLICY and TPM_PT_PCR_AUTH: the policy and authorization groups (PCRs 20–22).
+pub const PCR_PROPS: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x11, 0x12, 0x13, 0x14];
 
 /// Which part of a response must agree.
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +96,14 @@ pub enum View {
     /// Response code; on success remember the response handle in this slot for later
     /// [`slot`] placeholders.
     Capture(usize),
+    /// PolicySigned / PolicySecret: the size of `timeout` and its most significant bit (set when
+    /// the ticket expires on reset), the `TPMT_TK_AUTH` tag and hierarchy, and whether its HMAC
+    /// is empty.
+    AuthTicket,
+    /// An attestation (`TPM2B_ATTEST`, `TPMT_SIGNATURE`, no response handle): the `TPMS_ATTEST`
+    /// without `clockInfo` and `firmwareVersion` (and without `qualifiedSigner` unless `signer`),
+    /// and the signature's algorithm, hash and size.
+    Attest { signer: bool },
 }
 
 /// A placeholder handle in command bytes, replaced by the handle captured in `slot` (sequence
@@ -206,8 +228,53 @@ pub fn render(view: View, r: &Response) -> String {
             be32(p, 20)
         ),
         View::TestResult => format!("testResult {:x?}", be32(p, p.len().saturating_sub(4))),
+        View::Attest { signer } => render_attest(p, signer),
+        View::AuthTicket => {
+            let n = be16(p, 0).unwrap_or(0) as usize;
+            let flag = p.get(2).map(|b| b >> 7);
+            let t = p.get(2 + n..).unwrap_or(&[]);
+            format!(
+                "timeout size {n} expiresOnReset {flag:?} ticket tag {:x?} hierarchy {:x?} hmac {}",
+                be16(t, 0),
+                be32(t, 2),
+                if be16(t, 6).unwrap_or(0) == 0 {
+                    "empty"
+                } else {
+                    "present"
+                }
+            )
+        }
     };
     format!("{head} {tail}")
+}
+
+/// [`View::Attest`] of the parameters `p`.
+fn render_attest(p: &[u8], signer: bool) -> String {
+    let n = be16(p, 0).unwrap_or(0) as usize;
+    let attest = p.get(2..2 + n).unwrap_or(&[]);
+    let sig = p.get(2 + n..).unwrap_or(&[]);
+    let a = match TpmsAttest::from_bytes(attest) {
+        Ok(a) => a,
+        Err(rc) => return format!("unparsable TPMS_ATTEST ({rc:?}): {}", hexs(attest)),
+    };
+    let signer = if signer {
+        hexs(a.qualified_signer.0)
+    } else {
+        "-".into()
+    };
+    let mut union = vec![0u8; attest.len()];
+    let n = a.attested.to_bytes(&mut union).unwrap_or(0);
+    format!(
+        "magic {:#x} type {:?} qualifiedSigner {signer} extraData {} attested {} \
+         signature {:x?} hash {:x?} size {}",
+        a.magic,
+        a.type_(),
+        hexs(a.extra_data.0),
+        hexs(union.get(..n).unwrap_or(&[])),
+        be16(sig, 0),
+        be16(sig, 2),
+        sig.len()
+    )
 }
 
 /// The reference and the endpoint under test, side by side.

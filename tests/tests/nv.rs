@@ -1,10 +1,12 @@
 //! tpm2-tools 5.4 NV flows against each endpoint: define, write, read, read public, undefine,
-//! counters, extend and bit-field indices, locks, index authValues and the NV handle list, with
-//! values checked independently (the test computes digests and Names itself).
+//! counters, extend and bit-field indices, locks, index authValues, the NV handle list and
+//! `tpm2_nvcertify`, with values checked independently (the test computes digests and Names
+//! itself; openssl verifies the certification signatures).
 
 use evtpm_tests::tpm2_fails as fails;
-use evtpm_tests::{each_endpoint, hexs, show, tpm2, Endpoint, Server, TempDir};
+use evtpm_tests::{each_endpoint, flush_transient, hexs, show, tpm2, Endpoint, Server, TempDir};
 use sha2::Digest;
+use tpm_proto::{TpmsAttest, TpmuAttest, Unmarshal};
 
 const IDX: u32 = 0x0150_0016;
 
@@ -298,5 +300,116 @@ fn nv_getcap_lists_indices_ascending() {
         );
         ok(&s, &["nvundefine", &hex_index(IDX + 1), "-C", "o"]);
         assert_eq!(nv_handles(&s), [&[IDX, IDX + 2], ek_certs].concat(), "{ep}");
+    });
+}
+
+/// `openssl dgst -sha256 -verify pem -signature sig msg`, asserting success.
+#[track_caller]
+fn openssl_verifies(ep: Endpoint, pem: &str, sig: &str, msg: &str) {
+    let o = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify", pem, "-signature", sig, msg])
+        .output()
+        .expect("openssl");
+    assert!(
+        o.status.success(),
+        "{ep}: openssl dgst -verify: {}",
+        show(&o)
+    );
+}
+
+/// `tpm2_nvcertify` (Part 3, 31.16) signed by an ECDSA and an RSASSA key: a range of the index
+/// (`TPMS_NV_CERTIFY_INFO`) and, with `--size 0`, the digest of the whole index
+/// (`TPMS_NV_DIGEST_CERTIFY_INFO`). openssl verifies each signature over the attestation with the
+/// key's PEM from `tpm2_readpublic`; the `TPMS_ATTEST` is parsed and its fields compared with the
+/// index Name and data the test computes.
+#[test]
+fn nv_certify_signed_by_ecc_and_rsa_keys() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("nvcertify");
+        let path = |n: &str| dir.path().join(n).to_str().expect("utf-8 path").to_owned();
+        let data: Vec<u8> = (0u8..32).map(|b| b.wrapping_mul(29) ^ 0x5A).collect();
+        let file = dir.file("data", &data);
+        define(&s, IDX, 32, "ownerread|ownerwrite");
+        ok(
+            &s,
+            &[
+                "nvwrite",
+                &hex_index(IDX),
+                "-C",
+                "o",
+                "-i",
+                file.to_str().unwrap(),
+            ],
+        );
+        let mut name = vec![0, 0x0B];
+        name.extend_from_slice(&sha2::Sha256::digest(nv_public(IDX, 0x2002_0002, 32)));
+        let attrs = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign";
+        for alg in ["ecc256:ecdsa-sha256", "rsa2048:rsassa-sha256"] {
+            let (ctx, pem) = (path("key.ctx"), path("key.pem"));
+            ok(
+                &s,
+                &[
+                    "createprimary",
+                    "-C",
+                    "o",
+                    "-G",
+                    alg,
+                    "-a",
+                    attrs,
+                    "-c",
+                    &ctx,
+                ],
+            );
+            ok(&s, &["readpublic", "-c", &ctx, "-f", "pem", "-o", &pem]);
+            flush_transient(&s);
+            for range in [&["--size", "8", "--offset", "4"][..], &["--size", "0"]] {
+                let (sig, attest) = (path("sig"), path("attest"));
+                let mut args = vec![
+                    "nvcertify",
+                    "-C",
+                    &ctx,
+                    "-g",
+                    "sha256",
+                    "-f",
+                    "plain",
+                    "-o",
+                    &sig,
+                    "-q",
+                    "0a0b0c",
+                    "--attestation",
+                    &attest,
+                    "-c",
+                    "o",
+                ];
+                args.extend_from_slice(range);
+                let index = hex_index(IDX);
+                args.push(&index);
+                ok(&s, &args);
+                flush_transient(&s);
+                openssl_verifies(ep, &pem, &sig, &attest);
+                let bytes = std::fs::read(&attest).expect("attestation file");
+                let a = TpmsAttest::from_bytes(&bytes)
+                    .unwrap_or_else(|rc| panic!("{ep} {alg}: TPMS_ATTEST: {rc:?}"));
+                assert!(a.is_tpm_generated(), "{ep} {alg}");
+                assert_eq!(a.extra_data.0, [0x0a, 0x0b, 0x0c], "{ep} {alg}");
+                match a.attested {
+                    TpmuAttest::Nv(nv) if range.len() == 4 => {
+                        assert_eq!(nv.index_name.0, &name[..], "{ep} {alg}");
+                        assert_eq!(nv.offset, 4, "{ep} {alg}");
+                        assert_eq!(nv.nv_contents.0, &data[4..12], "{ep} {alg}");
+                    }
+                    TpmuAttest::NvDigest(nv) if range.len() == 2 => {
+                        assert_eq!(nv.index_name.0, &name[..], "{ep} {alg}");
+                        assert_eq!(
+                            nv.nv_digest.0,
+                            &sha2::Sha256::digest(&data)[..],
+                            "{ep} {alg}"
+                        );
+                    }
+                    other => panic!("{ep} {alg} {range:?}: attested {other:?}"),
+                }
+            }
+        }
     });
 }

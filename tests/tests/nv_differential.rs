@@ -3,7 +3,8 @@
 //! deterministic: data, public areas and Names), except where a view says otherwise.
 
 use evtpm_tests::cmd::{self, RH_OWNER, RH_PLATFORM};
-use evtpm_tests::diff::{c, differential, Step, View};
+use evtpm_tests::diff::{c, differential, slot, Step, View};
+use sha2::Digest;
 use tpm_proto::{Cap, Cc, Su};
 
 /// Where the firmware's provisioned EK certificate indices start (see `View::HandlesBelow`).
@@ -458,5 +459,426 @@ fn nv_authorization_agrees() {
                 View::HandlesBelow(EK_CERT_RANGE),
             ),
         ]
+    });
+}
+
+// TPMA_OBJECT bits of the certifying keys.
+const OBJ_FIXED: u32 = (1 << 1) | (1 << 4); // fixedTPM | fixedParent
+const OBJ_SDO: u32 = 1 << 5; // sensitiveDataOrigin
+const OBJ_USER: u32 = 1 << 6; // userWithAuth
+const OBJ_NO_DA: u32 = 1 << 10;
+const OBJ_RESTRICTED: u32 = 1 << 16;
+const OBJ_DECRYPT: u32 = 1 << 17;
+const OBJ_SIGN: u32 = 1 << 18;
+const OBJ_SIGNING: u32 = OBJ_FIXED | OBJ_SDO | OBJ_USER | OBJ_NO_DA | OBJ_SIGN;
+
+const SCHEME_NULL: &[u8] = &[0x00, 0x10];
+const ECDSA_SHA256: &[u8] = &[0x00, 0x18, 0x00, 0x0B];
+const ECDSA_SHA384: &[u8] = &[0x00, 0x18, 0x00, 0x0C];
+const RSASSA_SHA256: &[u8] = &[0x00, 0x14, 0x00, 0x0B];
+const RSAPSS_SHA384: &[u8] = &[0x00, 0x16, 0x00, 0x0C];
+const HMAC_SHA1: &[u8] = &[0x00, 0x05, 0x00, 0x04];
+
+/// `TPM2_NV_Certify(sign, auth, index; qualifyingData, inScheme, size, offset)` with empty
+/// passwords for both authorizations (libtpms wants one for `TPM_RH_NULL` too).
+fn certify_q(
+    sign: u32,
+    auth: u32,
+    index: u32,
+    q: &[u8],
+    scheme: &[u8],
+    size: u16,
+    off: u16,
+) -> Vec<u8> {
+    let mut p = sized(q);
+    p.extend_from_slice(scheme);
+    p.extend_from_slice(&size.to_be_bytes());
+    p.extend_from_slice(&off.to_be_bytes());
+    cmd::with_pw(Cc::NvCertify, &[sign, auth, index], &[b"", b""], &p)
+}
+
+fn certify(sign: u32, auth: u32, index: u32, scheme: &[u8], size: u16, off: u16) -> Vec<u8> {
+    certify_q(sign, auth, index, b"nonce", scheme, size, off)
+}
+
+/// `TPM2_CreatePrimary(owner)` of `public`, no sensitive data, no creation PCRs.
+fn create_primary(public: &[u8]) -> Vec<u8> {
+    let mut p = sized(&[0, 0, 0, 0]);
+    p.extend_from_slice(&sized(public));
+    p.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    cmd::with_pw(Cc::CreatePrimary, &[RH_OWNER], &[b""], &p)
+}
+
+/// An ECC P-256 public area (SHA-256 Name) with `attrs`, `sym`, `scheme`, point (`x`, `y`).
+fn ecc_public(attrs: u32, sym: &[u8], scheme: &[u8], x: &[u8], y: &[u8]) -> Vec<u8> {
+    let mut t = vec![0x00, 0x23, 0x00, 0x0B];
+    t.extend_from_slice(&attrs.to_be_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(sym);
+    t.extend_from_slice(scheme);
+    t.extend_from_slice(&[0x00, 0x03, 0x00, 0x10]);
+    t.extend_from_slice(&sized(x));
+    t.extend_from_slice(&sized(y));
+    t
+}
+
+/// An RSA-2048 template (SHA-256 Name) with `attrs` and `scheme`.
+fn rsa_template(attrs: u32, scheme: &[u8]) -> Vec<u8> {
+    let mut t = vec![0x00, 0x01, 0x00, 0x0B];
+    t.extend_from_slice(&attrs.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0x00, 0x10]);
+    t.extend_from_slice(scheme);
+    t.extend_from_slice(&[0x08, 0x00, 0, 0, 0, 0, 0, 0]);
+    t
+}
+
+/// `TPM2_LoadExternal` of an HMAC-SHA256 key with known bits in the NULL hierarchy: its Name,
+/// and so the `qualifiedSigner` of what it certifies, is the same on every TPM.
+fn load_external_hmac() -> Vec<u8> {
+    let (seed, bits) = ([0x11u8; 32], [0x42u8; 32]);
+    let unique: Vec<u8> = sha2::Sha256::new()
+        .chain_update(seed)
+        .chain_update(bits)
+        .finalize()
+        .to_vec();
+    let mut public = vec![0x00, 0x08, 0x00, 0x0B];
+    public.extend_from_slice(&(OBJ_USER | OBJ_NO_DA | OBJ_SIGN).to_be_bytes());
+    public.extend_from_slice(&[0, 0, 0x00, 0x05, 0x00, 0x0B]);
+    public.extend_from_slice(&sized(&unique));
+    let mut sensitive = vec![0x00, 0x08, 0, 0];
+    sensitive.extend_from_slice(&sized(&seed));
+    sensitive.extend_from_slice(&sized(&bits));
+    let mut p = sized(&sensitive);
+    p.extend_from_slice(&sized(&public));
+    p.extend_from_slice(&cmd::RH_NULL.to_be_bytes());
+    cmd::no_sessions(Cc::LoadExternal, &p)
+}
+
+/// `TPM2_LoadExternal` of the public part only of an ECDSA P-256 signing key (the generator).
+fn load_external_ecc_public() -> Vec<u8> {
+    let x = hex::decode("6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296");
+    let y = hex::decode("4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5");
+    let public = ecc_public(
+        OBJ_USER | OBJ_NO_DA | OBJ_SIGN,
+        SCHEME_NULL,
+        ECDSA_SHA256,
+        &x.expect("hex"),
+        &y.expect("hex"),
+    );
+    let mut p = vec![0, 0];
+    p.extend_from_slice(&sized(&public));
+    p.extend_from_slice(&RH_OWNER.to_be_bytes());
+    cmd::no_sessions(Cc::LoadExternal, &p)
+}
+
+fn flush(n: usize) -> Vec<u8> {
+    cmd::no_sessions(Cc::FlushContext, &slot(n).to_be_bytes())
+}
+
+/// `TPM2_NV_Certify` (Part 3, 31.16): response codes for good and bad input, and the
+/// deterministic parts of each `TPMS_ATTEST` (see [`View::Attest`]), against the reference.
+#[test]
+fn nv_certify_agrees() {
+    differential(|| {
+        let null = cmd::RH_NULL;
+        let signed = View::Attest { signer: true };
+        let seeded = View::Attest { signer: false };
+        let a = |name: &str, bytes: Vec<u8>| c(name, bytes, signed);
+        let mut v = vec![
+            // NO_DA throughout: see nv_ordinary_index_agrees.
+            full("define 16", define(IDX, RW | NO_DA, 16)),
+            full("define 2048", define(IDX + 1, RW | NO_DA, 2048)),
+            full(
+                "define owner-write, auth-read",
+                define(IDX + 2, OWNERWRITE | AUTHREAD | NO_DA, 8),
+            ),
+            full(
+                "define READ_STCLEAR",
+                define(IDX + 3, RW | READ_STCLEAR | NO_DA, 8),
+            ),
+            a("unwritten", certify(null, RH_OWNER, IDX, SCHEME_NULL, 4, 0)),
+            full("write 16", write(IDX, b"0123456789abcdef", 0)),
+            full("write 2048 low", write(IDX + 1, &[b'x'; 1024], 0)),
+            full("write 2048 high", write(IDX + 1, &[b'y'; 1024], 1024)),
+            full("write auth-read", write(IDX + 2, b"authread", 0)),
+            full("write READ_STCLEAR", write(IDX + 3, b"readlock", 0)),
+            a("5 at 2", certify(null, RH_OWNER, IDX, SCHEME_NULL, 5, 2)),
+            a(
+                "digest form",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 0, 0),
+            ),
+            a(
+                "digest form with a scheme and no key",
+                certify(null, RH_OWNER, IDX, ECDSA_SHA256, 0, 0),
+            ),
+            a(
+                "nothing at the end",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 0, 16),
+            ),
+            a(
+                "17 octets",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 17, 0),
+            ),
+            a(
+                "1 at the end",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 1, 16),
+            ),
+            a(
+                "offset past the end",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 0, 17),
+            ),
+            a(
+                "size and offset 0xFFFF",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 0xFFFF, 0xFFFF),
+            ),
+            a(
+                "1025 of 16",
+                certify(null, RH_OWNER, IDX, SCHEME_NULL, 1025, 0),
+            ),
+            a(
+                "1025 of 2048",
+                certify(null, RH_OWNER, IDX + 1, SCHEME_NULL, 1025, 0),
+            ),
+            a(
+                "1024 at 1024",
+                certify(null, RH_OWNER, IDX + 1, SCHEME_NULL, 1024, 1024),
+            ),
+            a(
+                "digest of 2048",
+                certify(null, RH_OWNER, IDX + 1, SCHEME_NULL, 0, 0),
+            ),
+            a(
+                "owner without OWNERREAD",
+                certify(null, RH_OWNER, IDX + 2, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "platform without PPREAD",
+                certify(null, RH_PLATFORM, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "index auth with AUTHREAD",
+                certify(null, IDX + 2, IDX + 2, SCHEME_NULL, 8, 0),
+            ),
+            a(
+                "index auth without AUTHREAD",
+                certify(null, IDX, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "another index's auth",
+                certify(null, IDX + 2, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "qualifyingData of 66",
+                certify_q(null, RH_OWNER, IDX, &[7; 66], SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "qualifyingData of 67",
+                certify_q(null, RH_OWNER, IDX, &[7; 67], SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "undefined index",
+                certify(null, RH_OWNER, IDX + 9, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "a PCR as the index",
+                certify(null, RH_OWNER, 1, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "owner as signHandle",
+                certify(RH_OWNER, RH_OWNER, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "a transient signHandle not loaded",
+                certify(0x8000_0002, RH_OWNER, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "unknown scheme",
+                certify(null, RH_OWNER, IDX, &[0x00, 0x06, 0x00, 0x0B], 1, 0),
+            ),
+            a(
+                "one session for two authorizations",
+                cmd::with_pw(
+                    Cc::NvCertify,
+                    &[null, RH_OWNER, IDX],
+                    &[b""],
+                    &[0, 0, 0x00, 0x10, 0, 1, 0, 0],
+                ),
+            ),
+            a(
+                "a trailing octet",
+                cmd::with_pw(
+                    Cc::NvCertify,
+                    &[null, RH_OWNER, IDX],
+                    &[b"", b""],
+                    &[0, 0, 0x00, 0x10, 0, 1, 0, 0, 0],
+                ),
+            ),
+            full("read lock", on(Cc::NvReadLock, IDX + 3, &[])),
+            a(
+                "read-locked",
+                certify(null, RH_OWNER, IDX + 3, SCHEME_NULL, 1, 0),
+            ),
+            c(
+                "LoadExternal HMAC key",
+                load_external_hmac(),
+                View::Capture(0),
+            ),
+            a(
+                "HMAC: 3 at 1",
+                certify(slot(0), RH_OWNER, IDX, SCHEME_NULL, 3, 1),
+            ),
+            a(
+                "HMAC: digest form",
+                certify(slot(0), RH_OWNER, IDX, SCHEME_NULL, 0, 0),
+            ),
+            a(
+                "HMAC: another hash",
+                certify(slot(0), RH_OWNER, IDX, HMAC_SHA1, 0, 0),
+            ),
+            a(
+                "HMAC: ECDSA scheme",
+                certify(slot(0), RH_OWNER, IDX, ECDSA_SHA256, 0, 0),
+            ),
+            c(
+                "LoadExternal public ECC key",
+                load_external_ecc_public(),
+                View::Capture(1),
+            ),
+            a(
+                "public-only key",
+                certify(slot(1), RH_OWNER, IDX, SCHEME_NULL, 1, 0),
+            ),
+            c(
+                "CreatePrimary storage key",
+                create_primary(&ecc_public(
+                    OBJ_FIXED | OBJ_SDO | OBJ_USER | OBJ_NO_DA | OBJ_RESTRICTED | OBJ_DECRYPT,
+                    &[0x00, 0x06, 0x00, 0x80, 0x00, 0x43],
+                    SCHEME_NULL,
+                    &[],
+                    &[],
+                )),
+                View::Capture(2),
+            ),
+            a(
+                "a key that cannot sign",
+                certify(slot(2), RH_OWNER, IDX, SCHEME_NULL, 1, 0),
+            ),
+            a(
+                "a key that cannot sign, read-locked index",
+                certify(slot(2), RH_OWNER, IDX + 3, SCHEME_NULL, 1, 0),
+            ),
+            full("flush HMAC key", flush(0)),
+            full("flush public key", flush(1)),
+            full("flush storage key", flush(2)),
+            c(
+                "CreatePrimary ECDSA key",
+                create_primary(&ecc_public(
+                    OBJ_SIGNING,
+                    SCHEME_NULL,
+                    ECDSA_SHA256,
+                    &[],
+                    &[],
+                )),
+                View::Capture(0),
+            ),
+            c(
+                "ECDSA: 5 at 2",
+                certify(slot(0), RH_OWNER, IDX, SCHEME_NULL, 5, 2),
+                seeded,
+            ),
+            c(
+                "ECDSA: digest of 2048",
+                certify(slot(0), RH_OWNER, IDX + 1, ECDSA_SHA256, 0, 0),
+                seeded,
+            ),
+            c(
+                "ECDSA: another hash",
+                certify(slot(0), RH_OWNER, IDX, ECDSA_SHA384, 1, 0),
+                seeded,
+            ),
+            c(
+                "ECDSA: RSASSA scheme",
+                certify(slot(0), RH_OWNER, IDX, RSASSA_SHA256, 1, 0),
+                seeded,
+            ),
+            c(
+                "ECDSA: RSASSA scheme, read-locked index",
+                certify(slot(0), RH_OWNER, IDX + 3, RSASSA_SHA256, 1, 0),
+                seeded,
+            ),
+            c(
+                "ECDSA: read-locked index",
+                certify(slot(0), RH_OWNER, IDX + 3, SCHEME_NULL, 1, 0),
+                seeded,
+            ),
+            c(
+                "CreatePrimary RSASSA key",
+                create_primary(&rsa_template(OBJ_SIGNING, RSASSA_SHA256)),
+                View::Capture(1),
+            ),
+            c(
+                "RSASSA: 16 at 0",
+                certify(slot(1), RH_OWNER, IDX, SCHEME_NULL, 16, 0),
+                seeded,
+            ),
+            c(
+                "RSASSA: digest form",
+                certify(slot(1), RH_OWNER, IDX, SCHEME_NULL, 0, 0),
+                seeded,
+            ),
+            c(
+                "RSASSA: PSS scheme",
+                certify(slot(1), RH_OWNER, IDX, RSAPSS_SHA384, 0, 0),
+                seeded,
+            ),
+            full("flush RSASSA key", flush(1)),
+            c(
+                "CreatePrimary RSA key without a scheme",
+                create_primary(&rsa_template(OBJ_SIGNING, SCHEME_NULL)),
+                View::Capture(1),
+            ),
+            c(
+                "RSA: no scheme at all",
+                certify(slot(1), RH_OWNER, IDX, SCHEME_NULL, 0, 0),
+                seeded,
+            ),
+            c(
+                "RSA: PSS-SHA384 digest form",
+                certify(slot(1), RH_OWNER, IDX + 1, RSAPSS_SHA384, 0, 0),
+                seeded,
+            ),
+            full("define counter", define(IDX + 4, RW | COUNTER | NO_DA, 8)),
+            a(
+                "unwritten counter",
+                certify(null, RH_OWNER, IDX + 4, SCHEME_NULL, 8, 0),
+            ),
+            full("increment", on(Cc::NvIncrement, IDX + 4, &[])),
+            a(
+                "counter",
+                certify(null, RH_OWNER, IDX + 4, SCHEME_NULL, 8, 0),
+            ),
+            full("define extend", define(IDX + 5, RW | EXTEND | NO_DA, 32)),
+            full("extend", on(Cc::NvExtend, IDX + 5, &sized(b"event"))),
+            a(
+                "extend index, low half",
+                certify(null, RH_OWNER, IDX + 5, SCHEME_NULL, 16, 0),
+            ),
+            c(
+                "extend index, digest form",
+                certify(slot(1), RH_OWNER, IDX + 5, RSAPSS_SHA384, 0, 0),
+                seeded,
+            ),
+            c(
+                "GetCapability(COMMANDS, NV_Certify, 1)",
+                cmd::get_capability(Cap::Commands, Cc::NvCertify.0, 1),
+                View::CapEntries,
+            ),
+        ];
+        v.extend(reboot(Su::State));
+        v.push(a(
+            "READ_STCLEAR after restart",
+            certify(null, RH_OWNER, IDX + 3, SCHEME_NULL, 8, 0),
+        ));
+        v
     });
 }

@@ -20,9 +20,10 @@ pub struct CommandHeader {
 
 impl CommandHeader {
     /// Parses the header of a complete command buffer, with the checks of the reference
-    /// `ExecuteCommand`: a defined `TPM_ST` other than `TPM_ST_SESSIONS`/`TPM_ST_NO_SESSIONS` is
-    /// `TPM_RC_BAD_TAG`, an undefined one `TPM_RC_VALUE` (`TPM_ST_Unmarshal`); a short buffer or a
-    /// size mismatch is `TPM_RC_COMMAND_SIZE`.
+    /// `ExecuteCommand`: a `TPM_ST` that `TPM_ST_Unmarshal` knows, other than
+    /// `TPM_ST_SESSIONS`/`TPM_ST_NO_SESSIONS`, is `TPM_RC_BAD_TAG`, any other value `TPM_RC_VALUE`
+    /// (libtpms does not list `TPM_ST_ATTEST_NV_DIGEST` or `TPM_ST_FU_MANIFEST` there); a short
+    /// buffer or a size mismatch is `TPM_RC_COMMAND_SIZE`.
     pub fn parse(cmd: &[u8]) -> Result<CommandHeader, Rc> {
         let mut r = Reader::new(cmd);
         let tag = r.u16().map_err(|_| Rc::CommandSize)?;
@@ -30,7 +31,7 @@ impl CommandHeader {
         let cc = r.u32().map_err(|_| Rc::CommandSize)?;
         let tag = St(tag);
         if tag != St::Sessions && tag != St::NoSessions {
-            return Err(if tag.name().is_some() {
+            return Err(if crate::structures::is_known_st(tag) {
                 Rc::BadTag
             } else {
                 Rc::Value
@@ -549,6 +550,11 @@ mod tests {
         assert_eq!(CommandHeader::parse(&bad_tag), Err(Rc::Value));
         bad_tag[..2].copy_from_slice(&[0x80, 0x00]);
         assert_eq!(CommandHeader::parse(&bad_tag), Err(Rc::BadTag));
+        // Defined in Part 2 but unknown to libtpms' TPM_ST_Unmarshal (swtpm 0.7.1 answers 0x084).
+        for st in [0x801C_u16, 0x8029] {
+            bad_tag[..2].copy_from_slice(&st.to_be_bytes());
+            assert_eq!(CommandHeader::parse(&bad_tag), Err(Rc::Value), "{st:#x}");
+        }
         let mut bad_size = ok;
         bad_size[5] = 13;
         assert_eq!(CommandHeader::parse(&bad_size), Err(Rc::CommandSize));

@@ -164,6 +164,12 @@ pub struct Tpm<P: Platform> {
     pub(crate) pcrs: Pcrs,
     /// PCRs saved by `TPM2_Shutdown(STATE)`, restored by `TPM2_Startup(STATE)`.
     pub(crate) saved_pcrs: Option<Pcrs>,
+    /// authValue of the PCR authorization group (`TPM2_PCR_SetAuthValue`, Part 3, 22.8): state
+    /// clear data, emptied by TPM Reset, TPM Restart and `TPM2_Clear`.
+    pub(crate) pcr_auth: AuthValue,
+    /// authPolicy of the PCR policy group (`TPM2_PCR_SetAuthPolicy`, Part 3, 22.7); `None` is
+    /// `TPM_ALG_NULL`. Persistent: neither TPM Reset nor `TPM2_Clear` changes it.
+    pub(crate) pcr_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
     pub(crate) objects: Objects,
     /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
     pub(crate) primary_cache: PrimaryCache,
@@ -239,6 +245,8 @@ impl<P: Platform> Tpm<P> {
             algorithm_set: 0,
             pcrs: Pcrs::new(),
             saved_pcrs: None,
+            pcr_auth: AuthValue::empty(),
+            pcr_policy: None,
             objects,
             primary_cache: PrimaryCache::default(),
             context_key,

@@ -145,6 +145,7 @@ pub(crate) fn entity_name<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Name {
 /// password or HMAC session may use it is [`auth_value_available`].
 pub(crate) fn entity_auth<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<AuthValue> {
     match h.ht() {
+        ht::Pcr if crate::pcr::in_auth_group(h) => Some(tpm.pcr_auth.clone()),
         ht::Pcr => Some(AuthValue::empty()),
         ht::Permanent => match h {
             Handle::Owner => Some(tpm.owner_h.auth.clone()),
@@ -265,7 +266,9 @@ pub(crate) fn decrypt_secret<P: Platform>(
 }
 
 /// The `authPolicy` of an entity, if it has one (hierarchy policies, objects' and NV indices'
-/// `authPolicy`).
+/// `authPolicy`, the PCR policy group's). A PCR of the policy group always has one, empty until
+/// `TPM2_PCR_SetAuthPolicy` (reference `PCRPolicyIsAvailable`), so a policy session fails
+/// with `TPM_RC_POLICY_FAIL` rather than `TPM_RC_AUTH_UNAVAILABLE`.
 pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crate::crypto::Digest> {
     let p = match h {
         Handle::Platform => &tpm.platform_h.policy,
@@ -278,6 +281,12 @@ pub(crate) fn entity_policy<P: Platform>(tpm: &Tpm<P>, h: Handle) -> Option<crat
             return Some(tpm.nv.get(h)?.auth_policy)
         }
         _ if h.ht() == ht::NvIndex => return None,
+        _ if crate::pcr::in_auth_group(h) => {
+            return Some(
+                tpm.pcr_policy
+                    .map_or(crate::crypto::Digest::from_slice(&[]), |p| p.1),
+            )
+        }
         _ => {
             return match tpm.objects.get(h) {
                 Some(Object::Key(k)) => k

@@ -53,6 +53,18 @@ static ATTRS: [PcrAttr; PCR_COUNT] = [
     attr(false, 0x0F, 0x1F), // 23: application
 ];
 
+/// PCRs 20–22: the one authorization group and the one policy group of the reference
+/// (`PCRBelongsAuthGroup`, `PCRBelongsPolicyGroup`; Part 1, 17.8). `TPM2_PCR_SetAuthValue` and
+/// `TPM2_PCR_SetAuthPolicy` give the group an authValue or an authPolicy; every other PCR has an
+/// empty authValue and no policy. The platform specification decides the groups; libtpms, the
+/// reference evtpm is compared with, has these.
+pub(crate) const AUTH_GROUP: PcrMask = (1 << 20) | (1 << 21) | (1 << 22);
+
+/// Whether the PCR with handle `h` is in the authorization and policy group.
+pub(crate) fn in_auth_group(h: tpm_proto::Handle) -> bool {
+    h.0 < PCR_COUNT as u32 && AUTH_GROUP & (1 << h.0) != 0
+}
+
 /// PCRs whose changes do not increment `pcrUpdateCounter` (`TPM_PT_PCR_NO_INCREMENT`: the debug
 /// and application PCRs 16 and 23 and the TCB group 21–22, as libtpms reports them).
 const NO_INCREMENT: PcrMask = (1 << 16) | (1 << 21) | (1 << 22) | (1 << 23);
@@ -240,7 +252,7 @@ pub(crate) fn property_mask(tag: PtPcr) -> Option<PcrMask> {
         PtPcr::ResetL4 => by(&|a| a.reset & 0x10 != 0),
         PtPcr::NoIncrement => NO_INCREMENT,
         PtPcr::DrtmReset => by(&|a| a.reset & 0x10 != 0),
-        PtPcr::Policy | PtPcr::Auth => 0,
+        PtPcr::Policy | PtPcr::Auth => AUTH_GROUP,
         _ => return None,
     })
 }

@@ -45,9 +45,16 @@ pub(crate) struct PolicyState {
     pub password: bool,
     /// `TPM2_PolicyCommandCode`.
     pub command_code: Option<tpm_proto::Cc>,
-    /// `TPM2_PolicyCpHash` / `TPM2_PolicyNameHash`.
-    pub cp_hash: Option<Digest>,
-    pub name_hash: Option<Digest>,
+    /// The hash the authorized command must match: a cpHash (`TPM2_PolicyCpHash`, or the cpHashA
+    /// of PolicySigned, PolicySecret or PolicyTicket), a nameHash (`TPM2_PolicyNameHash`,
+    /// `TPM2_PolicyDuplicationSelect`) or a templateHash (`TPM2_PolicyTemplate`). The reference
+    /// keeps them in one slot (`u1`), so a second of another kind is `TPM_RC_CPHASH` (Part 3,
+    /// 23.2.1).
+    pub bound_hash: Option<Digest>,
+    /// `isCpHashDefined`: [`PolicyState::bound_hash`] is a cpHash.
+    pub cp_hash_defined: bool,
+    /// `isTemplateSet`: [`PolicyState::bound_hash`] is a templateHash.
+    pub template_set: bool,
     /// `TPM2_PolicyLocality`.
     pub locality: Option<u8>,
     /// `TPM2_PolicyPhysicalPresence`.

@@ -295,3 +295,46 @@ fn hierarchy_policy_authorizes_change_auth() {
     let r = exec(&mut t, 0, &cmd(0x8002, 0x129, &body));
     assert_eq!(rc(&r), 0, "{r:02x?}");
 }
+
+#[test]
+fn clear_resets_dictionary_attack_parameters_clock_and_counts() {
+    let mut t = started();
+    let props = |t: &mut Tpm<TestPlatform>| {
+        let r = exec(
+            t,
+            0,
+            &cmd(0x8001, 0x17A, &[0, 0, 0, 6, 0, 0, 2, 0x0F, 0, 0, 0, 3]),
+        );
+        assert_eq!(rc(&r), 0);
+        (0..3)
+            .map(|i| u32::from_be_bytes(r[23 + 8 * i..27 + 8 * i].try_into().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    // DictionaryAttackParameters(lockout; maxTries 1, recoveryTime 2, lockoutRecovery 3).
+    let mut body = vec![0x40, 0, 0, 0x0A];
+    body.extend_from_slice(&PW);
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8002, 0x13A, &body))), 0);
+    assert_eq!(props(&mut t), [1, 2, 3]);
+    let clock = |t: &mut Tpm<TestPlatform>| {
+        let r = exec(t, 0, &cmd(0x8001, 0x181, &[]));
+        let at = |i: usize| r[i..i + 8].try_into().unwrap();
+        (
+            u64::from_be_bytes(at(18)),
+            u32::from_be_bytes(r[26..30].try_into().unwrap()),
+        )
+    };
+    let (before, resets) = clock(&mut t);
+    assert_eq!(resets, 1);
+    // Clear(platform): the reference's DAPreInstall_Init, Clock and resetCount to zero.
+    let mut body = vec![0x40, 0, 0, 0x0C];
+    body.extend_from_slice(&PW);
+    assert_eq!(rc(&exec(&mut t, 0, &cmd(0x8002, 0x126, &body))), 0);
+    assert_eq!(props(&mut t), [3, 1000, 1000]);
+    let (after, resets) = clock(&mut t);
+    assert!(
+        after < before,
+        "Clock restarts from zero ({after} < {before})"
+    );
+    assert_eq!(resets, 0);
+}

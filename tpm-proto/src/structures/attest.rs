@@ -144,6 +144,11 @@ plain_struct!(
     }
 );
 plain_struct!(
+    /// `TPMS_NV_DIGEST_CERTIFY_INFO` (Part 2 rev 1.59, 10.12): what `TPM2_NV_Certify` signs
+    /// when asked for neither a size nor an offset — the digest of the whole index data.
+    TpmsNvDigestCertifyInfo<'a> { index_name: Tpm2bName<'a>, nv_digest: Tpm2bDigest<'a> }
+);
+plain_struct!(
     /// `TPMS_CREATION_DATA` (table 2:212): what `TPM2_Create` records about the creation
     /// environment. `parentNameAlg` is a plain `TPM_ALG_ID` (NULL for a primary key).
     TpmsCreationData<'a> {
@@ -167,6 +172,7 @@ pub enum TpmuAttest<'a> {
     SessionAudit(TpmsSessionAuditInfo<'a>),
     Time(TpmsTimeAttestInfo),
     Nv(TpmsNvCertifyInfo<'a>),
+    NvDigest(TpmsNvDigestCertifyInfo<'a>),
 }
 
 impl<'a> TpmuAttest<'a> {
@@ -179,6 +185,7 @@ impl<'a> TpmuAttest<'a> {
             TpmuAttest::SessionAudit(_) => TpmiStAttest::SessionAudit,
             TpmuAttest::Time(_) => TpmiStAttest::Time,
             TpmuAttest::Nv(_) => TpmiStAttest::Nv,
+            TpmuAttest::NvDigest(_) => TpmiStAttest::NvDigest,
         }
     }
 
@@ -191,6 +198,7 @@ impl<'a> TpmuAttest<'a> {
             TpmiStAttest::SessionAudit => TpmuAttest::SessionAudit(r.read()?),
             TpmiStAttest::Time => TpmuAttest::Time(r.read()?),
             TpmiStAttest::Nv => TpmuAttest::Nv(r.read()?),
+            TpmiStAttest::NvDigest => TpmuAttest::NvDigest(r.read()?),
         })
     }
 }
@@ -205,6 +213,7 @@ impl Marshal for TpmuAttest<'_> {
             TpmuAttest::SessionAudit(a) => w.write(a),
             TpmuAttest::Time(a) => w.write(a),
             TpmuAttest::Nv(a) => w.write(a),
+            TpmuAttest::NvDigest(a) => w.write(a),
         }
     }
 }
@@ -347,6 +356,28 @@ mod tests {
         let n = quote(&mut buf, 1, St::AttestQuote);
         assert_eq!(TpmsAttest::from_bytes(&buf[..n - 1]), Err(Rc::Insufficient));
         assert_eq!(Tpm2bAttest(&buf[..n + 1]).attest(), Err(Rc::Size));
+    }
+
+    #[test]
+    fn nv_digest_attest_round_trips() {
+        let name = [0u8, 0x0B, 7, 7];
+        let digest = [0x5Au8; 32];
+        let a = TpmsAttest {
+            magic: TPM_GENERATED_VALUE,
+            qualified_signer: Tpm2bName(&[0x40, 0, 0, 7]),
+            extra_data: Tpm2bData(b"q"),
+            clock_info: TpmsClockInfo::default(),
+            firmware_version: 3,
+            attested: TpmuAttest::NvDigest(TpmsNvDigestCertifyInfo {
+                index_name: Tpm2bName(&name),
+                nv_digest: Tpm2bDigest(&digest),
+            }),
+        };
+        let mut buf = [0u8; 128];
+        let n = a.to_bytes(&mut buf).unwrap();
+        assert_eq!(buf[4..6], [0x80, 0x1C]);
+        assert_eq!(buf[n - 34..n - 32], [0, 32]);
+        assert_eq!(TpmsAttest::from_bytes(&buf[..n]), Ok(a));
     }
 
     #[test]

@@ -32,8 +32,10 @@ tpm2b!(/// `TPM2B_TIMEOUT` (table 88).
     Tpm2bTimeout, max = 8);
 tpm2b!(/// `TPM2B_IV` (table 89).
     Tpm2bIv, max = 16);
-tpm2b!(/// `TPM2B_NAME` (table 91): `sizeof(TPMU_NAME)`.
-    Tpm2bName, max = MAX_DIGEST_SIZE + 2);
+tpm2b!(/// `TPM2B_NAME` (table 91): `sizeof(TPMU_NAME)`, the union of a `TPMT_HA` (66 octets)
+    /// and a `TPM_HANDLE`, which C pads to a multiple of four: 68 octets, the size the reference
+    /// accepts (a 67- or 68-octet name is read; 69 is `TPM_RC_SIZE`). No Name is that long.
+    Tpm2bName, max = MAX_DIGEST_SIZE + 4);
 
 /// `TPMI_ALG_HASH` (table 61): a hash algorithm this TPM implements.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -369,6 +371,20 @@ mod tests {
             Tpm2bDigest::unmarshal(&mut Reader::new(&b)).unwrap().len(),
             64
         );
+    }
+
+    #[test]
+    fn name_takes_the_padded_size_of_tpmu_name() {
+        let mut b = [0u8; 72];
+        b[1] = 68;
+        assert_eq!(
+            Tpm2bName::unmarshal(&mut Reader::new(&b)).unwrap().len(),
+            68
+        );
+        b[1] = 69;
+        assert_eq!(Tpm2bName::unmarshal(&mut Reader::new(&b)), Err(Rc::Size));
+        b[1] = 67;
+        assert_eq!(Tpm2bData::unmarshal(&mut Reader::new(&b)), Err(Rc::Size));
     }
 
     #[test]

@@ -272,10 +272,15 @@ const KNOWN_ST: [St; 16] = [
     St::AuthSigned,
 ];
 
+/// True for the `TPM_ST` values the reference `TPM_ST_Unmarshal` accepts.
+pub(crate) fn is_known_st(st: St) -> bool {
+    KNOWN_ST.contains(&st)
+}
+
 /// Reads a `TPM_ST` with the reference's check: an unlisted value is `TPM_RC_VALUE`.
 pub(crate) fn read_st(r: &mut Reader<'_>) -> Result<St, Rc> {
     let st = St(r.u16()?);
-    if KNOWN_ST.contains(&st) {
+    if is_known_st(st) {
         Ok(st)
     } else {
         Err(Rc::Value)
@@ -316,6 +321,8 @@ impl Marshal for TpmiStCommandTag {
 
 /// `TPMI_ST_ATTEST` (table 2:120): the type of a `TPMS_ATTEST`. A known `TPM_ST` that is not
 /// an attestation type is `TPM_RC_SELECTOR`, an unknown one `TPM_RC_VALUE` (libtpms).
+/// `TPM_ST_ATTEST_NV_DIGEST` (Part 2 rev 1.59, 6.9) is an attestation type although libtpms'
+/// `TPM_ST_Unmarshal` does not list it (a command tag 0x801C is `TPM_RC_VALUE` there).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmiStAttest {
     Certify,
@@ -325,10 +332,11 @@ pub enum TpmiStAttest {
     SessionAudit,
     Time,
     Nv,
+    NvDigest,
 }
 
 impl TpmiStAttest {
-    pub const ALL: [TpmiStAttest; 7] = [
+    pub const ALL: [TpmiStAttest; 8] = [
         TpmiStAttest::Certify,
         TpmiStAttest::Creation,
         TpmiStAttest::Quote,
@@ -336,6 +344,7 @@ impl TpmiStAttest {
         TpmiStAttest::SessionAudit,
         TpmiStAttest::Time,
         TpmiStAttest::Nv,
+        TpmiStAttest::NvDigest,
     ];
 
     pub const fn st(self) -> St {
@@ -347,13 +356,20 @@ impl TpmiStAttest {
             TpmiStAttest::SessionAudit => St::AttestSessionAudit,
             TpmiStAttest::Time => St::AttestTime,
             TpmiStAttest::Nv => St::AttestNv,
+            TpmiStAttest::NvDigest => St::AttestNvDigest,
         }
     }
 }
 
 impl<'a> Unmarshal<'a> for TpmiStAttest {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
-        let st = read_st(r)?;
+        let st = St(r.u16()?);
+        if st == St::AttestNvDigest {
+            return Ok(TpmiStAttest::NvDigest);
+        }
+        if !is_known_st(st) {
+            return Err(Rc::Value);
+        }
         TpmiStAttest::ALL
             .into_iter()
             .find(|a| a.st() == st)

@@ -1,6 +1,7 @@
 //! Attestation (Part 3, section 18): `TPM2_Quote`, `TPM2_Certify`, `TPM2_CertifyCreation`,
 //! `TPM2_GetTime` — a `TPMS_ATTEST` the TPM fills in, marshals and signs (reference
-//! `FillInAttestInfo`, `SignAttestInfo`).
+//! `FillInAttestInfo`, `SignAttestInfo`). `TPM2_NV_Certify` (Part 3, 31.16) lives with the NV
+//! commands and signs through [`signer`] and [`attest`].
 
 use super::clock::write_clock_info;
 use super::object::{creation_ticket, pcr_digest};
@@ -20,7 +21,7 @@ use tpm_proto::{
 /// The signing key of an attestation command (handle number `n`) and the selected scheme:
 /// `TPM_RC_KEY` for a key that cannot sign, `TPM_RC_SCHEME` on parameter `p_scheme` for an
 /// incompatible scheme.
-fn signer<P: Platform>(
+pub(super) fn signer<P: Platform>(
     tpm: &Tpm<P>,
     h: Handle,
     n: u32,
@@ -55,7 +56,7 @@ fn firmware_version() -> u64 {
 /// `resetCount`, `restartCount` and `firmwareVersion` are obfuscated with
 /// `KDFa(SHA-256, shProof, "OBFUSCATE", qualifiedSigner, "", 128)`, read as two little-endian
 /// 64-bit words as the reference does on x86 (Part 1, 36.7).
-fn attest<P: Platform>(
+pub(super) fn attest<P: Platform>(
     tpm: &mut Tpm<P>,
     rsp: &mut Response<'_>,
     sign_h: Handle,

@@ -163,7 +163,7 @@ impl<'c> Sessions<'c> {
                 let Some(h) = associated else {
                     return Err(Rc::Handle.session(n));
                 };
-                if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h)) {
+                if policy_required(tpm, h, role) {
                     return Err(Rc::AuthType.session(n));
                 }
                 if !auth_value_available(tpm, h, role) {
@@ -197,8 +197,16 @@ impl<'c> Sessions<'c> {
             if let Some(h) = associated {
                 if session.kind == Se::Policy {
                     let nh = name_hash(tpm, session.hash, handles, desc);
-                    check_policy(tpm, session, h, desc.cc, locality, &cp, &nh)
-                        .map_err(|rc| rc.session(n))?;
+                    let u = PolicyUse {
+                        h,
+                        role,
+                        cc: desc.cc,
+                        locality,
+                        cp: &cp,
+                        name_hash: &nh,
+                        params,
+                    };
+                    check_policy(tpm, session, &u).map_err(|rc| rc.session(n))?;
                     include_auth = session.policy.auth_value;
                     if session.policy.password {
                         let auth = self.auth[i].as_ref().ok_or(Rc::AuthUnavailable)?;
@@ -211,8 +219,7 @@ impl<'c> Sessions<'c> {
                         continue;
                     }
                 } else {
-                    if role == AuthRole::Dup || (role == AuthRole::Admin && policy_required(tpm, h))
-                    {
+                    if policy_required(tpm, h, role) {
                         return Err(Rc::AuthType.session(n));
                     }
                     if self.auth[i].is_none() || !auth_value_available(tpm, h, role) {
@@ -333,12 +340,18 @@ impl<'c> Sessions<'c> {
                 continue;
             }
             let mut fresh = [0u8; 64];
-            let Some(size) = tpm.sessions.get(s.session_handle).map(|x| x.hash.size()) else {
+            // As long as the session's first nonceTPM, which nonceCaller sized (Part 3, 11.1).
+            let Some(size) = tpm
+                .sessions
+                .get(s.session_handle)
+                .map(|x| x.nonce_tpm.as_bytes().len())
+            else {
                 continue;
             };
-            tpm.random(&mut fresh[..size])?;
+            let fresh = fresh.get_mut(..size).ok_or(Rc::Failure)?;
+            tpm.random(fresh)?;
             if let Some(session) = tpm.sessions.get_mut(s.session_handle) {
-                session.nonce_tpm = Digest::from_slice(&fresh[..size]);
+                session.nonce_tpm = Digest::from_slice(fresh);
             }
         }
         // The entity's authValue after the command (a changed auth answers with the new value).
@@ -438,10 +451,16 @@ fn size_err(_: WriteError) -> Rc {
     Rc::Size
 }
 
-/// Whether the ADMIN role on `h` needs a policy session (reference `IsPolicySessionRequired`):
-/// always for permanent handles and NV indices.
-fn policy_required<P: Platform>(tpm: &Tpm<P>, h: Handle) -> bool {
-    crate::entity::admin_needs_policy(tpm, h)
+/// Whether only a policy session may authorize `h` in `role` (reference
+/// `IsPolicySessionRequired`), else `TPM_RC_AUTH_TYPE`: the DUP role; the ADMIN role of
+/// permanent handles, NV indices and objects with `adminWithPolicy`; a PCR of the policy group
+/// once `TPM2_PCR_SetAuthPolicy` gave it a policy.
+fn policy_required<P: Platform>(tpm: &Tpm<P>, h: Handle, role: AuthRole) -> bool {
+    match role {
+        AuthRole::Dup => true,
+        AuthRole::Admin => crate::entity::admin_needs_policy(tpm, h),
+        _ => crate::pcr::in_auth_group(h) && tpm.pcr_policy.is_some(),
+    }
 }
 
 /// nameHash (Part 3, 23.12): `H(Name1 || Name2 || Name3)`.
@@ -512,39 +531,49 @@ fn session_hmac(
     Some(mac.finish())
 }
 
-/// Policy-session checks before use (reference `CheckPolicyAuthSession`).
-fn check_policy<P: Platform>(
-    tpm: &Tpm<P>,
-    s: &Session,
+/// What a policy session is asked to authorize: the handle, in which role, for which command.
+struct PolicyUse<'a> {
     h: Handle,
+    role: AuthRole,
     cc: Cc,
     locality: u8,
-    cp: &Digest,
-    name_hash: &Digest,
-) -> Result<(), Rc> {
-    let policy = crate::entity::entity_policy(tpm, h).ok_or(Rc::AuthUnavailable)?;
-    if policy.as_bytes() != s.policy_digest.as_bytes() {
-        return Err(Rc::PolicyFail);
+    cp: &'a Digest,
+    name_hash: &'a Digest,
+    /// The parameter area as received (a templateHash covers the second parameter).
+    params: &'a [u8],
+}
+
+/// Reference `CompareTemplateHash`: for `TPM2_Create`, `TPM2_CreatePrimary` and
+/// `TPM2_CreateLoaded`, the digest (with the session's hash) of the contents of the second
+/// parameter, the public template, compared with `want`; false for any other command or
+/// parameters too short to hold the template.
+fn template_matches(s: &Session, cc: Cc, params: &[u8], want: &Digest) -> bool {
+    if !matches!(cc, Cc::Create | Cc::CreatePrimary | Cc::CreateLoaded) {
+        return false;
     }
-    if let Some(c) = s.policy.command_code {
-        if c != cc {
-            return Err(Rc::PolicyCc);
-        }
+    let mut r = Reader::new(params);
+    let template = (|| {
+        let skip = usize::from(r.u16()?);
+        r.bytes(skip)?;
+        let size = usize::from(r.u16()?);
+        r.bytes(size)
+    })();
+    match template {
+        Ok(t) => Hasher::digest(s.hash, &[t]).as_bytes() == want.as_bytes(),
+        Err(_) => false,
     }
-    if let Some(mask) = s.policy.locality {
-        if locality > 4 || mask & (1 << locality) == 0 {
-            return Err(Rc::Locality);
-        }
-    }
-    if let Some(want) = &s.policy.cp_hash {
-        if want.as_bytes() != cp.as_bytes() {
-            return Err(Rc::PolicyFail);
-        }
-    }
-    if let Some(want) = &s.policy.name_hash {
-        if want.as_bytes() != name_hash.as_bytes() {
-            return Err(Rc::PolicyFail);
-        }
+}
+
+/// Policy-session checks before use, in the order of the reference `CheckPolicyAuthSession`
+/// (Part 1, 19.7; Part 3, 23.2): a policy authorizing `TPM2_PolicySecret` must include
+/// PolicyAuthValue or PolicyPassword (`TPM_RC_MODE`); the PCRs checked by PolicyPCR are
+/// unchanged; the digest is the entity's authPolicy; the session has not expired; the command
+/// code, if set, is this command's (and one is set for the ADMIN and DUP roles); the locality;
+/// physical presence; the cpHash, nameHash or templateHash; the NV index's `WRITTEN` state.
+fn check_policy<P: Platform>(tpm: &Tpm<P>, s: &Session, u: &PolicyUse<'_>) -> Result<(), Rc> {
+    let policy = crate::entity::entity_policy(tpm, u.h).ok_or(Rc::AuthUnavailable)?;
+    if u.cc == Cc::PolicySecret && !s.policy.auth_value && !s.policy.password {
+        return Err(Rc::Mode);
     }
     if s.policy
         .pcr_counter
@@ -552,11 +581,42 @@ fn check_policy<P: Platform>(
     {
         return Err(Rc::PcrChanged);
     }
+    if policy.as_bytes() != s.policy_digest.as_bytes() {
+        return Err(Rc::PolicyFail);
+    }
     if s.policy.timeout.is_some_and(|t| tpm.time_now() > t) {
         return Err(Rc::Expired);
     }
+    match s.policy.command_code {
+        Some(c) if c != u.cc => return Err(Rc::PolicyCc),
+        None if matches!(u.role, AuthRole::Admin | AuthRole::Dup) => return Err(Rc::PolicyFail),
+        _ => {}
+    }
+    if let Some(mask) = s.policy.locality {
+        if u.locality > 4 || mask & (1 << u.locality) == 0 {
+            return Err(Rc::Locality);
+        }
+    }
     if s.policy.physical_presence {
         return Err(Rc::Pp);
+    }
+    if let Some(want) = &s.policy.bound_hash {
+        let ok = if s.policy.cp_hash_defined {
+            want.as_bytes() == u.cp.as_bytes()
+        } else if s.policy.template_set {
+            template_matches(s, u.cc, u.params, want)
+        } else {
+            want.as_bytes() == u.name_hash.as_bytes()
+        };
+        if !ok {
+            return Err(Rc::PolicyFail);
+        }
+    }
+    if let Some(written) = s.policy.nv_written {
+        let index = tpm.nv.get(u.h).ok_or(Rc::PolicyFail)?;
+        if index.is(tpm_proto::TpmaNv::WRITTEN) != written {
+            return Err(Rc::PolicyFail);
+        }
     }
     Ok(())
 }

@@ -26,10 +26,13 @@ pub(crate) fn hierarchy_change_auth<P: Platform>(
     Ok(())
 }
 
-/// `TPM2_Clear(authHandle)`: new storage primary seed and owner and endorsement proofs, owner,
-/// endorsement and lockout authorizations emptied, transient objects of those hierarchies
-/// flushed, NV indices the owner created deleted (Part 3, 24.6). The endorsement primary seed is kept. Refused while `disableClear` is
-/// set.
+/// `TPM2_Clear(authHandle)` (Part 3, 24.6), as the reference does it: a new storage primary
+/// seed and owner and endorsement proofs; owner, endorsement and lockout authorizations and
+/// policies emptied; the storage and endorsement hierarchies enabled; their transient objects
+/// flushed and the NV indices the owner created deleted; the dictionary-attack parameters and
+/// count back to their defaults (`DAPreInstall_Init`); `Clock`, `resetCount` and
+/// `restartCount` zero; the PCR authValue emptied and `pcrUpdateCounter` advanced. The
+/// endorsement primary seed is kept. Refused while `disableClear` is set.
 pub(crate) fn clear<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
@@ -49,8 +52,17 @@ pub(crate) fn clear<P: Platform>(
     tpm.endorsement_h.policy = None;
     tpm.lockout_auth = AuthValue::empty();
     tpm.lockout_policy = None;
+    tpm.enables.owner = true;
+    tpm.enables.endorsement = true;
     tpm.objects.clear_owner();
     tpm.nv.flush_owner();
+    tpm.da = crate::da::DaState::new();
+    tpm.clock.clock_base = 0;
+    tpm.clock.base_ms = tpm.platform.monotonic_ms();
+    tpm.clock.reset_count = 0;
+    tpm.clock.restart_count = 0;
+    tpm.pcr_auth = AuthValue::empty();
+    tpm.pcrs.changed(0);
     Ok(())
 }
 

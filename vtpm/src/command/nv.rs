@@ -5,15 +5,19 @@
 //! equivalents); the handlers add the checks of the reference `NvWriteAccessChecks` and
 //! `NvReadAccessChecks` for owner and platform authorization, the locks and `WRITTEN`.
 
+use super::attest::{attest, signer};
+use super::sign::scheme_hash;
 use super::{Command, Response};
 use crate::crypto::Hasher;
 use crate::engine::{Platform, Tpm};
 use crate::nv::NvIndex;
 use crate::secret::AuthValue;
 use tpm_proto::{
-    nt, Handle, Rc, Tpm2bAuth, Tpm2bMaxNvBuffer, Tpm2bNvPublic, TpmaNv, MAX_BUFFER,
-    MAX_NV_INDEX_SIZE,
+    nt, AllowNull, Handle, Rc, Tpm2bAuth, Tpm2bData, Tpm2bDigest, Tpm2bMaxNvBuffer, Tpm2bName,
+    Tpm2bNvPublic, TpmaNv, TpmsNvCertifyInfo, TpmsNvDigestCertifyInfo, TpmtSigScheme, TpmuAttest,
+    MAX_BUFFER, MAX_NV_INDEX_SIZE,
 };
+use zeroize::Zeroizing;
 
 /// The index named by the command's `i`-th handle. The dispatcher has checked that it is
 /// defined; `TPM_RC_HANDLE` is the answer should it not be.
@@ -374,4 +378,64 @@ pub(crate) fn nv_change_auth<P: Platform>(
     }
     i.auth = auth;
     Ok(())
+}
+
+/// `TPM2_NV_Certify(signHandle, authHandle, nvIndex; qualifyingData, inScheme, size, offset)` →
+/// `certifyInfo`, `signature` (Part 3, 31.16). The checks are those of the reference, in its
+/// order: the signing key (`TPM_RC_KEY` on handle 1) and scheme (`TPM_RC_SCHEME` on parameter 2),
+/// the read access checks, `offset + size` inside the index (`TPM_RC_NV_RANGE`), then `size` at
+/// most `MAX_NV_BUFFER_SIZE` (`TPM_RC_VALUE` on parameter 3).
+///
+/// A non-zero `size` or `offset` certifies `size` octets from `offset` (`TPM_ST_ATTEST_NV`,
+/// `TPMS_NV_CERTIFY_INFO`); both zero certifies the digest of the whole index data, taken with the
+/// hash of the selected signing scheme (`TPM_ST_ATTEST_NV_DIGEST`, `TPMS_NV_DIGEST_CERTIFY_INFO`,
+/// rev 1.59). With `signHandle` `TPM_RH_NULL` the scheme is NULL, so that digest is empty, as in
+/// the reference.
+pub(crate) fn nv_certify<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let qualifying_data: Tpm2bData<'_> = cmd.param()?;
+    let AllowNull(in_scheme): AllowNull<TpmtSigScheme> = cmd.param()?;
+    let size: u16 = cmd.param()?;
+    let offset: u16 = cmd.param()?;
+    cmd.end()?;
+    let sign_h = cmd.handle(0);
+    let scheme = signer(tpm, sign_h, 1, in_scheme, 2)?;
+    let i = index(tpm, cmd, 2)?;
+    read_access(cmd.handle(1), i)?;
+    let (start, len) = (usize::from(offset), usize::from(size));
+    if start + len > usize::from(i.data_size) {
+        return Err(Rc::NvRange);
+    }
+    if len > MAX_BUFFER {
+        return Err(Rc::Value.param(3));
+    }
+    let name = i.name();
+    let index_name = Tpm2bName(name.as_bytes());
+    if len != 0 || start != 0 {
+        let mut buf = Zeroizing::new([0u8; MAX_BUFFER]);
+        let contents = buf.get_mut(..len).ok_or(Rc::Failure)?;
+        contents.copy_from_slice(i.read(start, len)?);
+        let attested = TpmuAttest::Nv(TpmsNvCertifyInfo {
+            index_name,
+            offset,
+            nv_contents: Tpm2bMaxNvBuffer(contents),
+        });
+        attest(tpm, rsp, sign_h, &scheme, qualifying_data, attested)
+    } else {
+        let digest = match scheme_hash(&scheme) {
+            Some(hash) => Some(Hasher::digest(
+                hash,
+                &[i.read(0, usize::from(i.data_size))?],
+            )),
+            None => None,
+        };
+        let attested = TpmuAttest::NvDigest(TpmsNvDigestCertifyInfo {
+            index_name,
+            nv_digest: Tpm2bDigest(digest.as_ref().map_or(&[], |d| d.as_bytes())),
+        });
+        attest(tpm, rsp, sign_h, &scheme, qualifying_data, attested)
+    }
 }

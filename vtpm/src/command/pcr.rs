@@ -4,8 +4,10 @@ use super::{Command, Response};
 use crate::crypto::Hasher;
 use crate::engine::{Platform, Tpm};
 use crate::pcr::{mask_bytes, PcrMask, Pcrs};
+use crate::secret::AuthValue;
 use tpm_proto::{
-    Handle, HashAlg, Rc, Tpm2bEvent, TpmlDigestValues, TpmlPcrSelection, TpmtHa, PCR_COUNT,
+    Handle, HashAlg, Rc, Tpm2bDigest, Tpm2bEvent, TpmiDhPcr, TpmlDigestValues, TpmlPcrSelection,
+    TpmtHa, PCR_COUNT,
 };
 
 /// Largest `TPML_DIGEST` (`pcrValues` of `TPM2_PCR_Read`).
@@ -175,4 +177,44 @@ pub(crate) fn pcr_allocate<P: Platform>(
     rsp.u32(PCR_COUNT as u32)?;
     rsp.u32(needed as u32)?;
     rsp.u32(available as u32)
+}
+
+/// `TPM2_PCR_SetAuthValue(pcrHandle, auth)` (Part 3, 22.8): the authValue of the PCR's
+/// authorization group, trailing zeros removed. A PCR in no group is `TPM_RC_VALUE`, unnumbered
+/// as in the reference; only PCRs 20–22 form one ([`crate::pcr::AUTH_GROUP`]).
+pub(crate) fn pcr_set_auth_value<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let auth: Tpm2bDigest<'_> = cmd.param()?;
+    cmd.end()?;
+    if !crate::pcr::in_auth_group(cmd.handle(0)) {
+        return Err(Rc::Value);
+    }
+    tpm.pcr_auth = AuthValue::new(auth.0).ok_or(Rc::Size.param(1))?;
+    Ok(())
+}
+
+/// `TPM2_PCR_SetAuthPolicy(authHandle, authPolicy, hashAlg, pcrNum)` (Part 3, 22.7): the
+/// platform sets the authPolicy of the PCR's policy group. `authPolicy` must be a digest of
+/// `hashAlg` (empty for `TPM_ALG_NULL`, which removes the policy), else `TPM_RC_SIZE`; a PCR in
+/// no policy group is `TPM_RC_VALUE`.
+pub(crate) fn pcr_set_auth_policy<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    _rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let policy: Tpm2bDigest<'_> = cmd.param()?;
+    let alg = cmd.hash_param(true)?;
+    let TpmiDhPcr(pcr) = cmd.param()?;
+    cmd.end()?;
+    if policy.len() != alg.map_or(0, HashAlg::size) {
+        return Err(Rc::Size.param(1));
+    }
+    if !crate::pcr::in_auth_group(pcr) {
+        return Err(Rc::Value.param(3));
+    }
+    tpm.pcr_policy = alg.map(|a| (a, crate::crypto::Digest::from_slice(policy.0)));
+    Ok(())
 }

@@ -70,9 +70,14 @@ pub(crate) fn start_auth_session<P: Platform>(
         }
     };
 
+    // nonceCaller "sets nonceTPM size for the session" (Part 3, 11.1, table of
+    // TPM2_StartAuthSession): every nonceTPM of the session is as long as it.
     let mut nonce_tpm = [0u8; 64];
-    tpm.random(&mut nonce_tpm[..hash.size()])?;
-    let nonce_tpm = Digest::from_slice(&nonce_tpm[..hash.size()]);
+    let fresh = nonce_tpm
+        .get_mut(..nonce_caller.len())
+        .ok_or(Rc::Size.param(1))?;
+    tpm.random(fresh)?;
+    let nonce_tpm = Digest::from_slice(fresh);
 
     // sessionKey = KDFa(authHash, bind.authValue || salt, "ATH", nonceTPM, nonceCaller, bits)
     // when bound or salted; empty otherwise (Part 1, 19.6.8).

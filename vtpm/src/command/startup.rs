@@ -51,6 +51,7 @@ pub(crate) fn startup<P: Platform>(
     }
     if su == Su::Clear {
         tpm.enables = crate::engine::Enables::ALL;
+        tpm.pcr_auth = crate::secret::AuthValue::empty();
     }
     let kind = match (su, orderly_state) {
         (Su::Clear, true) => StartupKind::Restart,
