@@ -6,7 +6,8 @@ use super::object::{adjust_auth, ParentInfo, PublicParam};
 use super::{Command, Response};
 use crate::engine::{Platform, Tpm};
 use crate::object::validate::{
-    key_material, public_attributes, scheme_checks, validate_keys, Blame, KeyMaterialIn,
+    key_material, public_attributes, scheme_checks, sensitive_shape, validate_keys, Blame,
+    KeyMaterialIn,
 };
 use crate::object::{KeyMaterial, LoadedKey, Object, Parentage, Sensitive};
 use crate::secret::AuthValue;
@@ -51,7 +52,18 @@ pub(crate) fn load_sensitive(
         None => scheme_checks(None, public).map_err(|rc| rc.param(p_public))?,
     }
     let k = material_in(s);
-    validate_keys(public, Some((s.auth_value.0, &k))).map_err(|(rc, blame)| match blame {
+    // The reference's ObjectLoad: "On load, check nothing if the parent is fixedTPM". The
+    // private area decrypted under such a parent passed its integrity HMAC, keyed from a seed
+    // that never leaves this TPM, so this TPM made it and the key binding holds; recomputing
+    // it (a scalar multiplication for ECC) is skipped. Import and LoadExternal (no parent)
+    // always check.
+    let trusted = parent.is_some_and(|p| p.attributes.contains(tpm_proto::TpmaObject::FIXED_TPM));
+    let checked = if trusted {
+        sensitive_shape(public, s.auth_value.0, &k)
+    } else {
+        validate_keys(public, Some((s.auth_value.0, &k)))
+    };
+    checked.map_err(|(rc, blame)| match blame {
         Blame::Public => rc.param(p_public),
         Blame::Sensitive => rc.param(p_sensitive),
         Blame::None => rc,

@@ -79,12 +79,16 @@ fn prehash(digest: &[u8], field: usize) -> Vec<u8> {
 }
 
 macro_rules! curve_ops {
-    ($m:ident, $c:ident) => {
+    ($m:ident, $c:ident, $curve:ident) => {
         mod $m {
             use super::{pad_into, prehash, CryptoError, EccPoint, EccSignature};
             use alloc::vec::Vec;
-            use $c::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-            use $c::ecdsa::{Signature, SigningKey, VerifyingKey};
+            #[cfg(test)]
+            use $c::ecdsa::signature::hazmat::PrehashSigner;
+            use $c::ecdsa::signature::hazmat::PrehashVerifier;
+            #[cfg(test)]
+            use $c::ecdsa::SigningKey;
+            use $c::ecdsa::{Signature, VerifyingKey};
             use $c::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
             use $c::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, PublicKey, SecretKey};
 
@@ -123,7 +127,27 @@ macro_rules! curve_ops {
                     .ok_or(CryptoError::EccPoint)
             }
 
+            /// ECDSA with the RFC 6979 nonce, straight from the scalar: exactly what
+            /// `SigningKey::sign_prehash` computes, without the public key that building a
+            /// `SigningKey` derives first (a second scalar multiplication per signature).
             pub(super) fn sign(k: &SecretKey, digest: &[u8]) -> Result<EccSignature, CryptoError> {
+                use ecdsa::hazmat::{bits2field, DigestPrimitive, SignPrimitive};
+                let z = prehash(digest, sk_field_len());
+                let z = bits2field::<$c::$curve>(&z).map_err(|_| CryptoError::NoResult)?;
+                let d = k.to_nonzero_scalar();
+                let (sig, _): (Signature, _) = d
+                    .try_sign_prehashed_rfc6979::<<$c::$curve as DigestPrimitive>::Digest>(&z, &[])
+                    .map_err(|_| CryptoError::NoResult)?;
+                let (r, s) = sig.split_bytes();
+                Ok(EccSignature { r: r.to_vec(), s: s.to_vec() })
+            }
+
+            /// The `SigningKey` path [`sign`] replaces, kept for the test that pins them equal.
+            #[cfg(test)]
+            pub(super) fn sign_with_signing_key(
+                k: &SecretKey,
+                digest: &[u8],
+            ) -> Result<EccSignature, CryptoError> {
                 let sk = SigningKey::from(k);
                 let z = prehash(digest, sk_field_len());
                 let sig: Signature = sk.sign_prehash(&z).map_err(|_| CryptoError::NoResult)?;
@@ -161,8 +185,8 @@ macro_rules! curve_ops {
     };
 }
 
-curve_ops!(p256_ops, p256);
-curve_ops!(p384_ops, p384);
+curve_ops!(p256_ops, p256, NistP256);
+curve_ops!(p384_ops, p384, NistP384);
 
 /// An ECC private key. The scalar is wiped on drop (RustCrypto's `SecretKey`).
 #[derive(Clone)]
@@ -296,6 +320,34 @@ pub fn ecdh_keygen(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scalar-based signing path gives byte-identical RFC 6979 signatures to the
+    /// `SigningKey` path it replaced, for digests shorter than, equal to and longer than the
+    /// field (SHA-1, SHA-256, SHA-384, SHA-512).
+    #[test]
+    fn signing_from_the_scalar_equals_the_signing_key_path() {
+        for seed in 1u8..=4 {
+            let d256: alloc::vec::Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(seed) | 1).collect();
+            let d384: alloc::vec::Vec<u8> = (0..48u8).map(|i| i.wrapping_mul(seed) | 1).collect();
+            let k256 = p256_ops::from_scalar(&d256).unwrap();
+            let k384 = p384_ops::from_scalar(&d384).unwrap();
+            for len in [20usize, 32, 48, 64] {
+                let digest: alloc::vec::Vec<u8> = (0..len)
+                    .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+                    .collect();
+                assert_eq!(
+                    p256_ops::sign(&k256, &digest).unwrap(),
+                    p256_ops::sign_with_signing_key(&k256, &digest).unwrap(),
+                    "P-256, {len}-byte digest"
+                );
+                assert_eq!(
+                    p384_ops::sign(&k384, &digest).unwrap(),
+                    p384_ops::sign_with_signing_key(&k384, &digest).unwrap(),
+                    "P-384, {len}-byte digest"
+                );
+            }
+        }
+    }
     use crate::crypto::hash::Hasher;
     use crate::crypto::test_util::h;
     use tpm_proto::HashAlg;

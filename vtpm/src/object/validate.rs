@@ -269,6 +269,24 @@ pub(crate) enum Blame {
     None,
 }
 
+/// What building the loaded key needs of a trusted sensitive area (one this TPM made): its
+/// type is the public area's and its authValue fits the name algorithm. The rest of
+/// [`validate_keys`] is not repeated.
+pub(crate) fn sensitive_shape(
+    public: &TpmtPublic<'_>,
+    auth: &[u8],
+    k: &KeyMaterialIn<'_>,
+) -> Result<(), (Rc, Blame)> {
+    if k.type_() != public.type_() {
+        return Err((Rc::Type, Blame::Sensitive));
+    }
+    let digest_size = public.name_alg.map_or(0, HashAlg::size);
+    if digest_size > 0 && auth.len() > digest_size {
+        return Err((Rc::Size, Blame::Sensitive));
+    }
+    Ok(())
+}
+
 /// `CryptValidateKeys`: the public key is well formed and, with a sensitive area, bound to it.
 pub(crate) fn validate_keys(
     public: &TpmtPublic<'_>,
