@@ -27,7 +27,7 @@ PY_REQUIREMENTS := tests/py/requirements.txt
 # Not root (a developer's machine): apt-get goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test test-linux lint qemu-smoke run bench conformance \
+.PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test test-linux lint qemu-smoke run bench soak conformance \
 	fuzz clean
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make build         host binaries (target/debug/evtpm)"
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
 	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
+	@echo "make soak          10^6 mixed commands from 4 clients against evtpm serve; memory must stay flat"
 	@echo "make bench         scripts/bench.sh: per-command latency of the fast-path and key mixes,"
 	@echo "                   evtpm serve vs swtpm vs echo floor"
 	@echo "make conformance   tpm2-pytss's own test suite against evtpm serve"
@@ -109,6 +110,7 @@ lint: deps-rust
 # that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
 # engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
 test: deps lint build qemu-smoke test-linux
+	$(EVTPM) soak --clients 4 --commands 100000
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) $(CARGO) test --workspace
 
@@ -122,6 +124,14 @@ run: deps build firmware
 	scripts/run.sh $(EVTPM) $(FIRMWARE) $(MSSIM_HOST) $(MSSIM_PORT)
 
 ## ---- benchmarks and fuzzing -----------------------------------------------------------------
+
+# 10^6 mixed commands from several clients against evtpm serve (release build); memory must
+# stay flat. `make test` runs a 10^5-command version with the debug build.
+SOAK_COMMANDS ?= 1000000
+SOAK_CLIENTS ?= 4
+soak: deps
+	$(CARGO) build --release -p evtpm --bin evtpm
+	target/release/evtpm soak --clients $(SOAK_CLIENTS) --commands $(SOAK_COMMANDS)
 
 conformance: deps build
 	scripts/conformance.sh $(EVTPM)

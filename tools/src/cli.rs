@@ -47,6 +47,10 @@ pub enum Command {
     /// (IMAGE = the firmware ELF, with OVMF as the guest firmware), or of OVMF alone as
     /// `sev-snp-measure --mode snp` computes it. See tools/src/measure.rs for the layouts.
     Measure(MeasureArgs),
+    /// Soak `evtpm serve` (started here): several concurrent clients send mixed commands (the
+    /// keys mix on one, the kernel-style mix on the others) until COMMANDS are answered; every
+    /// response must succeed and the server's resident memory must stay flat. One report line.
+    Soak(SoakArgs),
     /// Verify an SEV-SNP attestation report (AMD chain, signature, VMPL, policy, TCB,
     /// measurement) and its binding of the EK; usable as Keylime's ek_check_script.
     #[command(after_help = crate::verify::cmd::VERIFY_HELP)]
@@ -134,6 +138,16 @@ pub struct MeasureArgs {
     /// SEV_FEATURES of the guest's VMSAs for the OVMF-only launch [default: 0x1, SNP active].
     #[arg(long, value_name = "HEX", default_value = "0x1")]
     pub guest_features: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub clients: usize,
+    /// Commands to send in all.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub commands: u64,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +277,7 @@ pub fn main() -> ExitCode {
         Command::BenchSuite(a) => bench::suite::run(&a),
         Command::Attest(a) => attest(a),
         Command::Measure(a) => measure(a),
+        Command::Soak(a) => crate::soak::run(a.clients, a.commands).map(|line| println!("{line}")),
         Command::Verify(_) => Ok(()),
     };
     match result {

@@ -9,5 +9,6 @@ pub mod cli;
 pub mod measure;
 pub mod platform;
 pub mod serve;
+pub mod soak;
 pub mod verify;
 pub mod wire;

@@ -88,6 +88,25 @@ pub fn run(
     r.finish()
 }
 
+/// `iterations` timed rounds of `mix` (no startup, no warm-up), calling `progress` after each
+/// round with the number of steps the mix has (an upper bound of the commands it sent): the
+/// soak's driver.
+pub fn run_with(
+    target: &Target,
+    mix: Box<dyn Mix>,
+    iterations: usize,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<Report> {
+    let mut r = Runner::connect(target, mix, iterations)?;
+    r.setup()?;
+    let steps = r.len() as u64;
+    for round in 0..iterations {
+        r.round(round, true)?;
+        progress(steps);
+    }
+    r.finish()
+}
+
 /// A mix against one target over one persistent connection, a step at a time (so that a
 /// suite can interleave its targets step by step and machine noise hits them alike).
 #[derive(Debug)]
