@@ -109,7 +109,11 @@ lint: deps-rust
 # target/debug/evtpm, which `build` makes first, and tools/tests/firmware.rs boots the image
 # that `qemu-smoke` (through `firmware`) makes. The real-client suite runs twice: against the
 # engine on the host (both TCTIs), then against the engine inside the firmware under QEMU.
+# The short CI versions of the hardening runs: every fuzz target for CI_FUZZ_SECONDS, a
+# 10^5-command soak.
+CI_FUZZ_SECONDS ?= 20
 test: deps lint build qemu-smoke test-linux
+	$(MAKE) fuzz SECONDS=$(CI_FUZZ_SECONDS)
 	$(EVTPM) soak --clients 4 --commands 100000
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) $(CARGO) test --workspace
