@@ -11,6 +11,13 @@ MAKEFLAGS += --no-builtin-rules --no-print-directory
 CARGO ?= cargo
 FIRMWARE_TARGET := x86_64-unknown-none
 FIRMWARE := target/$(FIRMWARE_TARGET)/firmware/svsm
+CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
+FIRMWARE_RUSTFLAGS := --cfg aes_force_soft --cfg polyval_force_soft \
+	--remap-path-prefix=$(CARGO_HOME_DIR)=/cargo --remap-path-prefix=$(CURDIR)=/evtpm
+# The guest firmware packed into `make igvm` (an OVMF built with SVSM support; Debian's OVMF
+# has none and serves only to build and measure a file).
+OVMF ?= /usr/share/OVMF/OVMF_CODE_4M.fd
+IGVM ?= target/evtpm.igvm
 EVTPM := target/debug/evtpm
 MSSIM_HOST ?= 127.0.0.1
 MSSIM_PORT ?= 2321
@@ -19,6 +26,12 @@ BENCH_ARGS ?=
 # Seconds per fuzz target for `make fuzz`, and the memory limit of each (state must not grow).
 SECONDS ?= 60
 FUZZ_RSS_MB ?= 512
+# `make fuzz` options: a subset of the targets, a run count instead of a time limit (e.g.
+# RUNS=10000000), and the sanitizer (`none` for targets whose code is all forbid(unsafe_code),
+# where ASan can find nothing Rust's own checks miss and costs a factor of 6).
+TARGETS ?=
+RUNS ?=
+FUZZ_SANITIZER ?= address
 
 APT_PACKAGES := swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon \
 	libtss2-dev qemu-system-x86 ovmf busybox-static python3-pip
@@ -28,7 +41,7 @@ PY_REQUIREMENTS := tests/py/requirements.txt
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help deps deps-apt deps-rust deps-py deps-fuzz build firmware test test-linux lint qemu-smoke run bench soak conformance \
-	fuzz clean
+	fuzz clean igvm qemu-patches-check repro
 
 help:
 	@echo "make run           build the firmware, boot it in QEMU, serve its vTPM on $(MSSIM_HOST):$(MSSIM_PORT), attest it, use it"
@@ -38,6 +51,10 @@ help:
 	@echo "make build         host binaries (target/debug/evtpm)"
 	@echo "make firmware      the SVSM image ($(FIRMWARE))"
 	@echo "make qemu-smoke    boot the SVSM image under QEMU (TCG) and check its serial output"
+	@echo "make igvm OVMF=F   the firmware and an SVSM-enabled OVMF as an IGVM file ($(IGVM)) for an SNP"
+	@echo "                   host, with its launch MEASUREMENT (README: On a real SNP host)"
+	@echo "make qemu-patches-check  qemu-patches/ apply cleanly to the pinned QEMU release"
+	@echo "make repro         two clean firmware builds: bit-identical images and MEASUREMENT"
 	@echo "make soak          10^6 mixed commands from 4 clients against evtpm serve; memory must stay flat"
 	@echo "make bench         scripts/bench.sh: per-command latency of the fast-path and key mixes,"
 	@echo "                   evtpm serve vs swtpm vs echo floor"
@@ -92,7 +109,10 @@ build: deps-rust
 	$(CARGO) build --workspace
 
 firmware: deps-rust
-	$(CARGO) build -p svsm --target $(FIRMWARE_TARGET) --profile firmware
+	# The flags of .cargo/config.toml, plus path remapping: the image must not depend on where
+	# the source or cargo's registry is (scripts/repro.sh checks two builds are bit-identical).
+	export CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS="$(FIRMWARE_RUSTFLAGS)"
+	$(CARGO) build --locked -p svsm --target $(FIRMWARE_TARGET) --profile firmware
 	echo "firmware: $(FIRMWARE) ($$(stat -c %s $(FIRMWARE)) bytes)"
 
 qemu-smoke: deps firmware
@@ -112,7 +132,7 @@ lint: deps-rust
 # The short CI versions of the hardening runs: every fuzz target for CI_FUZZ_SECONDS, a
 # 10^5-command soak.
 CI_FUZZ_SECONDS ?= 20
-test: deps lint build qemu-smoke test-linux
+test: deps lint build qemu-smoke test-linux qemu-patches-check repro
 	$(MAKE) fuzz SECONDS=$(CI_FUZZ_SECONDS)
 	$(EVTPM) soak --clients 4 --commands 100000
 	EVTPM_FIRMWARE=$(CURDIR)/$(FIRMWARE) EVTPM_ENDPOINTS=evtpm-firmware $(CARGO) test -p evtpm-tests
@@ -126,6 +146,23 @@ test-linux: deps build firmware
 
 run: deps build firmware
 	scripts/run.sh $(EVTPM) $(FIRMWARE) $(MSSIM_HOST) $(MSSIM_PORT)
+
+## ---- a real SNP host: IGVM image, QEMU, reproducibility --------------------------------------
+
+# The firmware and $(OVMF) as an IGVM file for QEMU's igvm-cfg (tools/src/igvm.rs); prints its
+# launch MEASUREMENT. `evtpm launch --igvm $(IGVM)` prints the host's QEMU command line.
+igvm: build firmware
+	$(EVTPM) igvm $(FIRMWARE) --ovmf $(OVMF) -o $(IGVM)
+
+# qemu-patches/ apply cleanly to the pinned QEMU release (no build); `scripts/qemu.sh build`
+# builds the patched QEMU on the SNP host.
+qemu-patches-check:
+	scripts/qemu.sh check
+
+# Two clean builds of the firmware from two copies of the source in different directories:
+# bit-identical images, IGVM files and MEASUREMENTs.
+repro: deps build
+	scripts/repro.sh $(EVTPM) $(OVMF)
 
 ## ---- benchmarks and fuzzing -----------------------------------------------------------------
 
@@ -151,19 +188,22 @@ fuzz: deps-fuzz
 	# ASan's default 256 MB quarantine of freed memory would count against the RSS limit, which
 	# is there to catch state that grows; the targets are safe Rust, so a small one will do.
 	export ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16}
-	targets=$$($(CARGO) fuzz list)
+	targets="$(TARGETS)"
+	[[ -n "$$targets" ]] || targets=$$($(CARGO) fuzz list)
 	[[ -n "$$targets" ]] || { echo "fuzz: cargo fuzz list found no targets" >&2; exit 1; }
 	logs=$$(mktemp -d -t evtpm-fuzz.XXXXXX)
 	trap 'rm -rf "$$logs"' EXIT
 	summary=() failed=0
 	for t in $$targets; do
-		echo "==> fuzz $$t for $(SECONDS) s"
+		limit=(-max_total_time=$(SECONDS)) what="$(SECONDS) s"
+		if [[ -n "$(RUNS)" ]]; then limit=(-runs=$(RUNS)) what="$(RUNS) runs"; fi
+		echo "==> fuzz $$t for $$what (sanitizer $(FUZZ_SANITIZER))"
 		note=
 		# New inputs go to corpus/<t> (ignored); the committed seeds/<t> are read as well.
 		corpora=("$$PWD/corpus/$$t")
 		mkdir -p "$${corpora[0]}"
 		if [[ -d seeds/$$t ]]; then corpora+=("$$PWD/seeds/$$t"); fi
-		if ! $(CARGO) fuzz run "$$t" "$${corpora[@]}" -- -max_total_time=$(SECONDS) \
+		if ! $(CARGO) fuzz run --sanitizer $(FUZZ_SANITIZER) "$$t" "$${corpora[@]}" -- "$${limit[@]}" \
 			-rss_limit_mb=$(FUZZ_RSS_MB) 2>&1 | tee "$$logs/$$t"; then
 			failed=1 note=" (FAILED)"
 		fi
@@ -172,7 +212,7 @@ fuzz: deps-fuzz
 		[[ -n "$$execs" ]] || execs=$$(grep -oE '^#[0-9]+' "$$logs/$$t" | tail -n1 | tr -d '#' || true)
 		summary+=("$$t: $${execs:-0} executions, $$crashes crashes$$note")
 	done
-	echo; echo "fuzz summary ($(SECONDS) s per target):"
+	echo; echo "fuzz summary ($${what} per target, sanitizer $(FUZZ_SANITIZER)):"
 	printf '  %s\n' "$${summary[@]}"
 	exit "$$failed"
 

@@ -47,6 +47,15 @@ pub enum Command {
     /// (IMAGE = the firmware ELF, with OVMF as the guest firmware), or of OVMF alone as
     /// `sev-snp-measure --mode snp` computes it. See tools/src/measure.rs for the layouts.
     Measure(MeasureArgs),
+    /// Package the firmware and an operator-supplied OVMF (built with SVSM support) as an IGVM
+    /// file for an SEV-SNP launch by QEMU (`-object igvm-cfg`); prints the file's launch
+    /// MEASUREMENT for each vCPU count up to 4. See tools/src/igvm.rs for the contents.
+    Igvm(IgvmArgs),
+    /// Print (or with --run, run) the QEMU command line that launches an IGVM file on an SNP
+    /// host, and the MEASUREMENT that launch will have. Needs the patched QEMU of
+    /// `qemu-patches/` and a host kernel with SNP VMPL support (README, "On a real SNP host").
+    #[command(after_help = LAUNCH_NOTES)]
+    Launch(LaunchArgs),
     /// Soak `evtpm serve` (started here): several concurrent clients send mixed commands (the
     /// keys mix on one, the kernel-style mix on the others) until COMMANDS are answered; every
     /// response must succeed and the server's resident memory must stay flat. One report line.
@@ -117,14 +126,18 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("sig").required(true)))]
+#[command(group(ArgGroup::new("sig").required(false)))]
 pub struct MeasureArgs {
     /// The evtpm firmware ELF (`make firmware`); without it, OVMF alone is measured.
-    #[arg(value_name = "IMAGE")]
+    #[arg(value_name = "IMAGE", conflicts_with = "igvm")]
     pub image: Option<PathBuf>,
     /// The OVMF image the launch carries (placed to end at 4 GiB).
-    #[arg(long, value_name = "FILE")]
-    pub ovmf: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "igvm")]
+    pub ovmf: Option<PathBuf>,
+    /// Measure the SNP launch of this IGVM file (`evtpm igvm`) instead: its VMSAs already
+    /// carry the vCPU signature, so neither --ovmf nor --vcpu-type applies.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ovmf", "sig"])]
+    pub igvm: Option<PathBuf>,
     /// Number of vCPUs (one VMSA each).
     #[arg(long, value_name = "N")]
     pub vcpus: u32,
@@ -139,6 +152,73 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "HEX", default_value = "0x1")]
     pub guest_features: String,
 }
+
+#[derive(Debug, Args)]
+pub struct IgvmArgs {
+    /// The evtpm firmware ELF [default: target/x86_64-unknown-none/firmware/svsm].
+    #[arg(
+        value_name = "IMAGE",
+        default_value = "target/x86_64-unknown-none/firmware/svsm"
+    )]
+    pub image: PathBuf,
+    /// The guest firmware: an OVMF image built with SVSM (and TPM2) support, ending at 4 GiB.
+    #[arg(long, value_name = "FILE")]
+    pub ovmf: PathBuf,
+    /// Where to write the IGVM file.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+    /// VP contexts in the file: the most vCPUs a launch of it may have.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_vcpus: u32,
+    /// QEMU CPU model the launch uses (`-cpu`); its CPUID signature goes into RDX of every
+    /// VMSA, as x86 reset puts it there.
+    #[arg(long, value_name = "MODEL", default_value = "EPYC-v4")]
+    pub vcpu_type: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// The IGVM file (`evtpm igvm`, `make igvm`).
+    #[arg(long, value_name = "FILE")]
+    pub igvm: PathBuf,
+    /// vCPUs (`-smp`), at most the file's VP contexts.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub vcpus: u32,
+    /// Guest memory in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory: u64,
+    /// QEMU CPU model; must be the one the file was built for (its signature is in the VMSAs).
+    #[arg(long, value_name = "MODEL", default_value = "EPYC-v4")]
+    pub vcpu_type: String,
+    /// The C-bit position and the physical address bits it costs (CPUID 0x8000001F EBX; 51
+    /// and 1 on EPYC Milan and Genoa).
+    #[arg(long, default_value_t = 51)]
+    pub cbitpos: u32,
+    #[arg(long, default_value_t = 1)]
+    pub reduced_phys_bits: u32,
+    /// The patched QEMU [default: $QEMU, else qemu-system-x86_64].
+    #[arg(long, value_name = "PATH")]
+    pub qemu: Option<PathBuf>,
+    /// Guest kernel, initrd and command line, loaded by OVMF through fw_cfg.
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub initrd: Option<PathBuf>,
+    #[arg(long, value_name = "CMDLINE", requires = "kernel")]
+    pub append: Option<String>,
+    /// A guest disk image (qcow2), on virtio-scsi.
+    #[arg(long, value_name = "FILE")]
+    pub disk: Option<PathBuf>,
+    /// Run QEMU (as this user: /dev/sev needs root or the kvm group) instead of printing.
+    #[arg(long)]
+    pub run: bool,
+}
+
+const LAUNCH_NOTES: &str = "\
+Host requirements: an AMD EPYC (Milan or later) with SEV-SNP enabled in the BIOS, SNP firmware
+1.51 or later, and a host kernel with SNP support and VMPL (multiple guest privilege level)
+support in KVM: the SVSM runs at VMPL0 and starts the guest's VMSA at VMPL1. See the README,
+section \"On a real SNP host\".";
 
 #[derive(Debug, Args)]
 pub struct SoakArgs {
@@ -277,6 +357,8 @@ pub fn main() -> ExitCode {
         Command::BenchSuite(a) => bench::suite::run(&a),
         Command::Attest(a) => attest(a),
         Command::Measure(a) => measure(a),
+        Command::Igvm(a) => igvm(a),
+        Command::Launch(a) => launch(a),
         Command::Soak(a) => crate::soak::run(a.clients, a.commands).map(|line| println!("{line}")),
         Command::Verify(_) => Ok(()),
     };
@@ -336,8 +418,17 @@ fn parse_number(s: &str, what: &str) -> Result<u64, String> {
     r.map_err(|_| format!("{what}: {s:?} is not a number"))
 }
 
+fn read(p: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
 fn measure(a: MeasureArgs) -> Result<(), String> {
     use crate::measure;
+    if let Some(p) = &a.igvm {
+        let digest = crate::igvm::measure(&read(p)?, a.vcpus)?;
+        println!("{}", crate::verify::hex::encode(&digest));
+        return Ok(());
+    }
     let sig = match (&a.vcpu_type, &a.vcpu_sig) {
         (Some(t), _) => {
             measure::vcpu_signature(t).ok_or_else(|| format!("--vcpu-type: unknown model {t:?}"))?
@@ -347,8 +438,9 @@ fn measure(a: MeasureArgs) -> Result<(), String> {
         (None, None) => return Err("--vcpu-type or --vcpu-sig is required".into()),
     };
     let features = parse_number(&a.guest_features, "--guest-features")?;
-    let data = std::fs::read(&a.ovmf).map_err(|e| format!("{}: {e}", a.ovmf.display()))?;
-    let ovmf = measure::Ovmf::parse(data).map_err(|e| format!("{}: {e}", a.ovmf.display()))?;
+    let ovmf_path = a.ovmf.as_deref().ok_or("--ovmf is required")?;
+    let ovmf = measure::Ovmf::parse(read(ovmf_path)?)
+        .map_err(|e| format!("{}: {e}", ovmf_path.display()))?;
     let digest = match &a.image {
         Some(p) => {
             let image = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -358,6 +450,146 @@ fn measure(a: MeasureArgs) -> Result<(), String> {
     };
     println!("{}", crate::verify::hex::encode(&digest));
     Ok(())
+}
+
+fn igvm(a: IgvmArgs) -> Result<(), String> {
+    use crate::{igvm, measure};
+    let sig = measure::vcpu_signature(&a.vcpu_type)
+        .ok_or_else(|| format!("--vcpu-type: unknown model {:?}", a.vcpu_type))?;
+    let ovmf =
+        measure::Ovmf::parse(read(&a.ovmf)?).map_err(|e| format!("{}: {e}", a.ovmf.display()))?;
+    let o = igvm::Options {
+        max_vcpus: a.max_vcpus,
+        vcpu_sig: sig,
+    };
+    let file = igvm::build(&read(&a.image)?, &ovmf, &o)?;
+    std::fs::write(&a.output, &file).map_err(|e| format!("{}: {e}", a.output.display()))?;
+    println!(
+        "{}: {} bytes, SEV-SNP, up to {} vCPUs of {}, guest policy {:#x}",
+        a.output.display(),
+        file.len(),
+        a.max_vcpus,
+        a.vcpu_type,
+        igvm::GUEST_POLICY
+    );
+    for n in 1..=a.max_vcpus.min(4) {
+        let digest = igvm::measure(&file, n)?;
+        println!(
+            "MEASUREMENT ({n} vCPU{}): {}",
+            if n == 1 { "" } else { "s" },
+            crate::verify::hex::encode(&digest)
+        );
+    }
+    Ok(())
+}
+
+/// The QEMU arguments of an SNP launch of an IGVM file (see `evtpm launch --help`).
+pub fn launch_command(a: &LaunchArgs) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-enable-kvm",
+        "-cpu",
+        &a.vcpu_type,
+        "-smp",
+        &a.vcpus.to_string(),
+        "-m",
+        &format!("{}M", a.memory),
+        "-machine",
+        "q35,confidential-guest-support=sev0,memory-backend=ram0,igvm-cfg=igvm0",
+        "-object",
+        &format!(
+            "memory-backend-memfd,id=ram0,size={}M,share=true,prealloc=false,reserve=false",
+            a.memory
+        ),
+        "-object",
+        &format!(
+            "sev-snp-guest,id=sev0,cbitpos={},reduced-phys-bits={}",
+            a.cbitpos, a.reduced_phys_bits
+        ),
+        "-object",
+        &format!("igvm-cfg,id=igvm0,file={}", a.igvm.display()),
+        "-nographic",
+        "-vga",
+        "none",
+        "-no-reboot",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut add = |k: &str, val: String| {
+        v.push(k.into());
+        v.push(val);
+    };
+    if let Some(k) = &a.kernel {
+        add("-kernel", k.display().to_string());
+    }
+    if let Some(i) = &a.initrd {
+        add("-initrd", i.display().to_string());
+    }
+    if let Some(c) = &a.append {
+        add("-append", c.clone());
+    }
+    if let Some(d) = &a.disk {
+        add(
+            "-drive",
+            format!("file={},if=none,id=disk0,format=qcow2", d.display()),
+        );
+        add(
+            "-device",
+            "virtio-scsi-pci,id=scsi0,disable-legacy=on,iommu_platform=on".into(),
+        );
+        add("-device", "scsi-hd,drive=disk0,bootindex=0".into());
+    }
+    v
+}
+
+fn launch(a: LaunchArgs) -> Result<(), String> {
+    let file = read(&a.igvm)?;
+    let s = crate::igvm::summary(&file)?;
+    if a.vcpus == 0 || a.vcpus > s.max_vcpus {
+        return Err(format!(
+            "--vcpus {}: the file has VP contexts for 1 to {} vCPUs",
+            a.vcpus, s.max_vcpus
+        ));
+    }
+    let digest = crate::igvm::measure(&file, a.vcpus)?;
+    let qemu = a
+        .qemu
+        .clone()
+        .or_else(|| std::env::var_os("QEMU").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"));
+    let args = launch_command(&a);
+    eprintln!(
+        "expected MEASUREMENT: {}",
+        crate::verify::hex::encode(&digest)
+    );
+    if !a.run {
+        let quoted: Vec<String> = args.iter().map(|x| shell_quote(x)).collect();
+        println!(
+            "{} {}",
+            shell_quote(&qemu.display().to_string()),
+            quoted.join(" ")
+        );
+        return Ok(());
+    }
+    let status = std::process::Command::new(&qemu)
+        .args(&args)
+        .status()
+        .map_err(|e| format!("{}: {e}", qemu.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} exited with {status}", qemu.display()))
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:+@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 fn attest(a: AttestArgs) -> Result<(), String> {

@@ -6,6 +6,7 @@ extern crate alloc;
 
 pub mod bench;
 pub mod cli;
+pub mod igvm;
 pub mod measure;
 pub mod platform;
 pub mod serve;

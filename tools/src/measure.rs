@@ -11,11 +11,12 @@
 //!   then one VMSA per vCPU (the BSP at the reset vector, APs at OVMF's SEV-ES reset block).
 //! * **The evtpm launch** (IMAGE = the firmware ELF): the OVMF image as NORMAL pages ending at
 //!   4 GiB, the firmware's loadable segments at their physical addresses (file bytes as NORMAL
-//!   pages, the rest of each segment — BSS, stack, heap — as ZERO pages), the SECRETS page at
+//!   pages, the rest of each segment — BSS, stack, heap — as NORMAL pages of zeros, as QEMU
+//!   launches IGVM page data without file data), the SECRETS page at
 //!   [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], then one VMSA per vCPU in the
 //!   SVSM's initial state: 32-bit flat protected mode at the ELF entry (the PVH entry point),
 //!   paging off, SEV_FEATURES = SNP active, as `sev-snp-measure --mode snp:svsm` models an SVSM
-//!   launch. This is the layout the SNP launcher (issue 9) must produce; OVMF's own metadata
+//!   launch. This is the layout of the IGVM file `evtpm igvm` builds (tools/src/igvm.rs); OVMF's own metadata
 //!   pages are the firmware's to validate at run time and are not part of the launch.
 
 use sha2::{Digest, Sha384};
@@ -441,12 +442,10 @@ pub fn evtpm_launch(
     for s in &segments {
         ld.normal_pages(s.paddr, &s.data);
         let file_pages = (s.data.len() as u64).div_ceil(PAGE) * PAGE;
-        if s.mem_size > file_pages {
-            ld.empty_pages(
-                PageType::Zero,
-                s.paddr + file_pages,
-                s.mem_size - file_pages,
-            );
+        let mut gpa = s.paddr + file_pages;
+        while gpa < s.paddr + s.mem_size {
+            ld.normal_pages(gpa, &[0; PAGE as usize]);
+            gpa += PAGE;
         }
     }
     ld.update(PageType::Secrets, SECRETS_GPA, &[0; 48]);
