@@ -1,14 +1,38 @@
 //! Entry points of the firmware image.
 //!
-//! * `_start` (the ELF entry): 64-bit long mode, identity-mapped, interrupts off, as left by a
+//! * `_start`: 64-bit long mode, identity-mapped, interrupts off, as left by a
 //!   64-bit loader. No boot information.
 //! * `pvh_start` (the `XEN_ELFNOTE_PHYS32_ENTRY` note, x86/HVM direct boot ABI as used by QEMU's
 //!   `-kernel`): 32-bit protected mode, paging off, flat segments, `%ebx` = physical address of
 //!   the `hvm_start_info`. It loads a GDT, identity-maps the first GiB with 2 MiB pages, enters
 //!   long mode and joins `_start`'s path with the start-info address as the boot information.
 //!
-//! Both then switch to the image's own stack, zero `.bss` and call
+//! * `snp_start` (the ELF entry, and the RIP of the launch VMSA `evtpm igvm` builds): an
+//!   SEV-SNP launch, 32-bit protected mode, paging off (so every access is private). It finds
+//!   the C-bit in the CPUID page at [`CPUID_GPA`] (Fn8000_001F EBX[5:0], checked by the PSP at
+//!   launch; the lookup is `sev::layout::cbit_from_cpuid_page`), records it in `snp_cbit`,
+//!   identity-maps the first GiB with the C-bit set in every entry, enters long mode and joins
+//!   the common path with `boot_info` = [`SNP_BOOT`]. Without a plausible C-bit it asks the
+//!   hypervisor to terminate the guest (GHCB MSR protocol, reason set 0xE, code `NO_CBIT`)
+//!   and halts. It reads no MSR and executes no CPUID or I/O instruction: any of those would
+//!   raise #VC before there is an IDT.
+//!
+//! All then switch to the image's own stack, zero `.bss` and call
 //! `svsm_main(boot_info: u64) -> !`. Nothing here is Rust, so there is no `unsafe` to document.
+
+use crate::sev::layout::{
+    termination, CPUID_ENTRIES, CPUID_ENTRY_EBX, CPUID_ENTRY_SIZE, CPUID_GPA, CPUID_MAX_FUNCTIONS,
+    SNP_BOOT, TERMINATION_SET,
+};
+
+const _: () = assert!(
+    SNP_BOOT == u64::MAX,
+    "snp_start loads boot_info with movq $-1"
+);
+const _: () = assert!(
+    CPUID_GPA < 1 << 30,
+    "the CPUID page must be inside the first GiB"
+);
 
 core::arch::global_asm!(
     r#"
@@ -105,6 +129,107 @@ pvh_start64:
     jmp start64_common
     .popsection
 
+    /* ---- the C-bit position snp_start found, for sev::start ---- */
+    .pushsection .data.snp_cbit, "aw"
+    .balign 4
+    .global snp_cbit
+snp_cbit:
+    .long 0
+    .popsection
+
+    /* ---- 32-bit SEV-SNP entry (the ELF entry) ---- */
+    .pushsection .text.boot, "ax"
+    .code32
+    .global snp_start
+snp_start:
+    cli
+    cld
+    lgdt boot_gdt_desc
+    movl $0x10, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %fs
+    movl %eax, %gs
+    movl %eax, %ss
+
+    movl ${cpuid_page}, %esi        /* the CPUID page: count, then 48-byte entries */
+    movl (%esi), %ecx
+    cmpl ${cpuid_max}, %ecx
+    ja snp_no_cbit
+    leal {cpuid_entries}(%esi), %edi
+3:
+    testl %ecx, %ecx
+    jz snp_no_cbit
+    cmpl $0x8000001f, (%edi)
+    je 4f
+    addl ${cpuid_entry_size}, %edi
+    decl %ecx
+    jmp 3b
+4:
+    movl {cpuid_ebx}(%edi), %eax
+    andl $0x3f, %eax                /* EBX[5:0]: the C-bit */
+    cmpl $32, %eax
+    jb snp_no_cbit
+    cmpl $51, %eax
+    ja snp_no_cbit
+    movl %eax, snp_cbit
+    leal -32(%eax), %ecx
+    movl $1, %ebp
+    shll %cl, %ebp                  /* the C-bit, in the high dword of a table entry */
+
+    movl $boot_pml4, %edi           /* zero the three tables */
+    xorl %eax, %eax
+    movl $(3 * 4096 / 4), %ecx
+    rep stosl
+    movl $boot_pdpt, %eax
+    orl $0x3, %eax                  /* present | writable */
+    movl %eax, boot_pml4
+    movl %ebp, boot_pml4 + 4
+    movl $boot_pd, %eax
+    orl $0x3, %eax
+    movl %eax, boot_pdpt
+    movl %ebp, boot_pdpt + 4
+    movl $boot_pd, %edi             /* 512 x 2 MiB identity pages, private: the first GiB */
+    movl $0x83, %eax                /* present | writable | page size */
+    movl $512, %ecx
+5:
+    movl %eax, (%edi)
+    movl %ebp, 4(%edi)
+    addl $0x200000, %eax
+    addl $8, %edi
+    decl %ecx
+    jnz 5b
+
+    movl %cr4, %eax
+    orl $0x20, %eax                 /* CR4.PAE */
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0xc0000080, %ecx          /* IA32_EFER, written, never read (no #VC for RDMSR): */
+    movl $0x1100, %eax              /* SVME, as the launch VMSA has it, | LME */
+    xorl %edx, %edx
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
+    movl %eax, %cr0
+    ljmpl $0x08, $snp_start64
+
+snp_no_cbit:
+    movl $0xc0010130, %ecx          /* the GHCB MSR: termination request */
+    movl ${term_no_cbit}, %eax
+    xorl %edx, %edx
+    wrmsr
+    .byte 0xf3, 0x0f, 0x01, 0xd9    /* VMGEXIT */
+6:
+    hlt
+    jmp 6b
+
+    .code64
+snp_start64:
+    movq $-1, %rdi                  /* boot_info = SNP_BOOT */
+    jmp start64_common
+    .popsection
+
     /* ---- 64-bit entry ---- */
     .pushsection .text.start, "ax"
     .code64
@@ -130,5 +255,11 @@ start64_common:
     jmp 2b
     .popsection
 "#,
+    cpuid_page = const CPUID_GPA,
+    cpuid_max = const CPUID_MAX_FUNCTIONS,
+    cpuid_entries = const CPUID_ENTRIES,
+    cpuid_entry_size = const CPUID_ENTRY_SIZE,
+    cpuid_ebx = const CPUID_ENTRY_EBX,
+    term_no_cbit = const ((termination::NO_CBIT as u32) << 16) | ((TERMINATION_SET as u32) << 12) | 0x100,
     options(att_syntax)
 );

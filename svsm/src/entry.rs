@@ -11,9 +11,15 @@ use log::{error, info, LevelFilter};
 use vtpm::{Config, Tpm};
 
 /// The firmware's Rust entry: 64-bit mode, own stack, `.bss` zeroed. `boot_info` is the physical
-/// address of the PVH `hvm_start_info`, or 0 when the loader gave none.
+/// address of the PVH `hvm_start_info`, 0 when the loader gave none, or
+/// [`crate::sev::layout::SNP_BOOT`] after the SEV-SNP entry.
 #[no_mangle]
 extern "C" fn svsm_main(boot_info: u64) -> ! {
+    // An SEV-SNP launch (`snp_start`): no port I/O, CPUID or TSC read may run before the SNP
+    // start has a #VC handler, so it goes first.
+    if boot_info == crate::sev::layout::SNP_BOOT {
+        crate::sev::start::run();
+    }
     let clock = TscClock::start();
     console::init(LevelFilter::Info);
     info!("evtpm svsm {} booting", env!("CARGO_PKG_VERSION"));

@@ -13,10 +13,14 @@
 //! unit-tested on the host (the guest-request state machine against a fake PSP); and
 //! `sev::instr` (the PVALIDATE, RMPADJUST, VMGEXIT and GHCB MSR instructions) and
 //! `sev::shared` (shared pages and the GHCB exit), built only for the firmware target. The
-//! `qemu-test` boot path uses none of it. What cannot run without SNP hardware: the
-//! instructions, the GHCB exits, and the SNP boot that would set them up (C-bit page tables,
-//! shared GHCB and message pages, taking VMPCK0 from the secrets page and handing the guest its
-//! copy), which does not exist yet.
+//! `qemu-test` boot path uses none of it. The SNP entry exists (`snp_start` in `boot`: the
+//! C-bit from the CPUID page, private identity map, long mode; then [`sev::start`]: GHCB
+//! version, C-bit and hypervisor features checked over the MSR protocol), and so does the
+//! launch image (`evtpm igvm`). What does not exist yet is the rest of the SNP start (shared
+//! GHCB page and console through it, #VC handling, taking VMPCK0 from the secrets page and
+//! handing the guest its copy, the guest's VMSA at VMPL1 and the request loop): an SNP launch
+//! ends, on purpose, with a termination request saying so. None of it can run without SNP
+//! hardware.
 //!
 //! `unsafe` lives only in [`cpu`], [`mm`] and the firmware-only parts of [`sev`].
 #![no_std]

@@ -14,7 +14,7 @@
 //!   pages, the rest of each segment — BSS, stack, heap — as NORMAL pages of zeros, as QEMU
 //!   launches IGVM page data without file data), the SECRETS page at
 //!   [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], then one VMSA per vCPU in the
-//!   SVSM's initial state: 32-bit flat protected mode at the ELF entry (the PVH entry point),
+//!   SVSM's initial state: 32-bit flat protected mode at the ELF entry (`snp_start`, the SNP entry),
 //!   paging off, SEV_FEATURES = SNP active, as `sev-snp-measure --mode snp:svsm` models an SVSM
 //!   launch. This is the layout of the IGVM file `evtpm igvm` builds (tools/src/igvm.rs); OVMF's own metadata
 //!   pages are the firmware's to validate at run time and are not part of the launch.
@@ -24,10 +24,9 @@ use sha2::{Digest, Sha384};
 /// Bytes of a page.
 const PAGE: u64 = 4096;
 
-/// Where the evtpm launch puts the SNP secrets page (just below the firmware at 16 MiB).
-pub const SECRETS_GPA: u64 = 0x00FF_E000;
-/// Where the evtpm launch puts the CPUID page.
-pub const CPUID_GPA: u64 = 0x00FF_F000;
+/// Where the evtpm launch puts the SNP secrets page and the CPUID page: just below the firmware
+/// at 16 MiB, where its SNP entry looks for them (`svsm::sev::layout`).
+pub use svsm::sev::layout::{CPUID_GPA, SECRETS_GPA};
 
 /// PAGE_INFO.PAGE_TYPE values (ABI table "PAGE_TYPE Field Encodings").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 //! | [`ghcb`] | the GHCB MSR protocol encodings, the GHCB page layout, the page-state-change buffer (GHCB spec 56421) | pure, host-tested |
 //! | [`secrets`] | the secrets page layout and the guest's copy of it (SNP ABI 56860, SVSM spec 58019) | pure, host-tested |
 //! | [`guest_request`] | SNP guest messages under VMPCK0 and the [`crate::service::ReportSource`] over them | pure, host-tested against a fake PSP |
+//! | [`layout`] | where an SNP launch puts the secrets and CPUID pages; the C-bit lookup `snp_start` does | pure, host-tested |
+//! | [`start`] | the SNP start after `snp_start`: GHCB version, C-bit and hypervisor features over the MSR protocol | decision pure and host-tested; the exchange firmware only |
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
 //! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only, not yet constructed |
@@ -17,7 +19,9 @@ pub mod ghcb;
 pub mod guest_request;
 #[cfg(target_os = "none")]
 pub mod instr;
+pub mod layout;
 pub mod rmp;
 pub mod secrets;
 #[cfg(target_os = "none")]
 pub mod shared;
+pub mod start;

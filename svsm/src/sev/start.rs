@@ -1,0 +1,140 @@
+//! The start of an SEV-SNP launch, after `snp_start` (boot code) has found the C-bit in the
+//! CPUID page, mapped the first GiB private (C-bit set) and entered long mode: what the
+//! firmware asks the hypervisor before it relies on it, over the GHCB MSR protocol (no GHCB page
+//! is needed, and no #VC can be taken: nothing here touches I/O ports, CPUID or intercepted
+//! MSRs).
+//!
+//! [`check_platform`] is the decision, pure and tested on the host: GHCB protocol version 2,
+//! the hypervisor's C-bit equal to the CPUID page's (which the PSP checked), and the SNP
+//! features the SVSM depends on (SNP, AP creation, multiple VMPLs). `run` (firmware only)
+//! exchanges the messages and, on any refusal, ends the guest with a termination request whose
+//! reason ([`super::layout::termination`], set 0xE) the host sees.
+//!
+//! The rest of the SNP start — the shared GHCB page and console through it, #VC handling, the
+//! secrets page and VMPCK0, the guest's VMSA at VMPL1 and the per-vCPU request loop — is not in
+//! this build: `run` then terminates with `NOT_IMPLEMENTED` rather than run half a service.
+
+use super::ghcb::msr::{self, HvFeatures};
+use super::layout::termination;
+
+/// The GHCB protocol version the firmware speaks (GHCB spec 56421 version 2: SNP).
+pub const GHCB_VERSION: u16 = 2;
+
+/// The hypervisor features the SVSM needs (GHCB spec 56421, "Hypervisor Feature Support").
+pub const REQUIRED_FEATURES: u64 =
+    HvFeatures::SNP | HvFeatures::SNP_AP_CREATION | HvFeatures::SNP_MULTI_VMPL;
+
+/// Whether the platform the hypervisor describes is one to run on: `Err` carries the
+/// termination code (in [`super::layout::TERMINATION_SET`]).
+pub fn check_platform(cbit: u32, sev_info: u64, hv_features: u64) -> Result<(), u8> {
+    let info = msr::decode_sev_info(sev_info).map_err(|_| termination::GHCB_VERSION)?;
+    if !info.supports(GHCB_VERSION) {
+        return Err(termination::GHCB_VERSION);
+    }
+    if u32::from(info.c_bit) != cbit {
+        return Err(termination::CBIT_MISMATCH);
+    }
+    let features = msr::decode_hv_features(hv_features).map_err(|_| termination::HV_FEATURES)?;
+    if !features.has(REQUIRED_FEATURES) {
+        return Err(termination::HV_FEATURES);
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "none")]
+pub use firmware::run;
+
+#[cfg(target_os = "none")]
+mod firmware {
+    use super::super::ghcb::msr::{self, TerminationReason};
+    use super::super::instr;
+    use super::super::layout::{termination, TERMINATION_SET};
+
+    extern "C" {
+        /// The C-bit position `snp_start` read from the CPUID page (boot code, `.data`).
+        static snp_cbit: u32;
+    }
+
+    fn terminate(code: u8) -> ! {
+        if let Ok(reason) = TerminationReason::new(TERMINATION_SET, code) {
+            instr::write_ghcb_msr(msr::termination_request(reason));
+            instr::vmgexit();
+        }
+        crate::cpu::halt()
+    }
+
+    /// The SNP start: check the platform (see the module documentation), then stop.
+    pub fn run() -> ! {
+        // SAFETY: `snp_cbit` is a u32 in the image's .data, written once by `snp_start` before
+        // long mode and never again; reading it races with nothing (one CPU runs here).
+        let cbit = unsafe { core::ptr::read_volatile(&raw const snp_cbit) };
+        let sev_info = instr::msr_protocol(msr::sev_info_request());
+        let hv_features = instr::msr_protocol(msr::hv_features_request());
+        if let Err(code) = super::check_platform(cbit, sev_info, hv_features) {
+            terminate(code);
+        }
+        terminate(termination::NOT_IMPLEMENTED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SEV information response: versions `min..=max`, C-bit `cbit`.
+    fn sev_info(min: u64, max: u64, cbit: u64) -> u64 {
+        (max << 48) | (min << 32) | (cbit << 24) | 0x001
+    }
+
+    fn features(bits: u64) -> u64 {
+        (bits << 12) | 0x081
+    }
+
+    #[test]
+    fn a_capable_hypervisor_passes() {
+        assert_eq!(
+            check_platform(51, sev_info(1, 2, 51), features(REQUIRED_FEATURES)),
+            Ok(())
+        );
+        assert_eq!(
+            check_platform(47, sev_info(2, 5, 47), features(0x3F)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn each_refusal_has_its_termination_code() {
+        let all = features(REQUIRED_FEATURES);
+        assert_eq!(
+            check_platform(51, sev_info(1, 1, 51), all),
+            Err(termination::GHCB_VERSION)
+        );
+        assert_eq!(
+            check_platform(51, 0x002, all),
+            Err(termination::GHCB_VERSION),
+            "a request echoed back is no response"
+        );
+        assert_eq!(
+            check_platform(51, sev_info(1, 2, 47), all),
+            Err(termination::CBIT_MISMATCH)
+        );
+        for missing in [
+            HvFeatures::SNP,
+            HvFeatures::SNP_AP_CREATION,
+            HvFeatures::SNP_MULTI_VMPL,
+        ] {
+            assert_eq!(
+                check_platform(
+                    51,
+                    sev_info(1, 2, 51),
+                    features(REQUIRED_FEATURES & !missing)
+                ),
+                Err(termination::HV_FEATURES)
+            );
+        }
+        assert_eq!(
+            check_platform(51, sev_info(1, 2, 51), 0x080),
+            Err(termination::HV_FEATURES)
+        );
+    }
+}
