@@ -11,6 +11,7 @@
 //!   SEV-SNP launch, 32-bit protected mode, paging off (so every access is private). It finds
 //!   the C-bit in the CPUID page at [`CPUID_GPA`] (Fn8000_001F EBX[5:0], checked by the PSP at
 //!   launch; the lookup is `sev::layout::cbit_from_cpuid_page`), records it in `snp_cbit`,
+//!   (only the first vCPU to arrive: the others wait in a `pause` loop, see the code),
 //!   identity-maps the first GiB with the C-bit set in every entry, enters long mode and joins
 //!   the common path with `boot_info` = [`SNP_BOOT`]. Without a plausible C-bit it asks the
 //!   hypervisor to terminate the guest (GHCB MSR protocol, reason set 0xE, code `NO_CBIT`)
@@ -135,6 +136,9 @@ pvh_start64:
     .global snp_cbit
 snp_cbit:
     .long 0
+    /* 0 until the first vCPU claims the boot: every vCPU of an SNP launch enters snp_start */
+snp_boot_cpu_claimed:
+    .long 0
     .popsection
 
     /* ---- 32-bit SEV-SNP entry (the ELF entry) ---- */
@@ -144,6 +148,19 @@ snp_cbit:
 snp_start:
     cli
     cld
+    /* Every vCPU of the launch starts here (one VMSA each, all at this entry). The first to
+       claim the boot builds the tables and runs the firmware; the others must not touch the
+       shared boot state, and wait here, in private memory, until an SVSM that starts APs
+       (CREATE_VCPU) has somewhere for them to go: with no interrupts, no I/O and no MSR access,
+       nothing can make them leave. */
+    movl $1, %ecx
+    xorl %eax, %eax
+    lock cmpxchgl %ecx, snp_boot_cpu_claimed
+    jz 7f
+8:
+    pause
+    jmp 8b
+7:
     lgdt boot_gdt_desc
     movl $0x10, %eax
     movl %eax, %ds
