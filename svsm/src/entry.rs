@@ -15,16 +15,19 @@ use vtpm::{Config, Tpm};
 /// [`crate::sev::layout::SNP_BOOT`] after the SEV-SNP entry.
 #[no_mangle]
 extern "C" fn svsm_main(boot_info: u64) -> ! {
-    // An SEV-SNP launch (`snp_start`): no port I/O, CPUID or TSC read may run before the SNP
-    // start has a #VC handler, so it goes first.
-    if boot_info == crate::sev::layout::SNP_BOOT {
-        crate::sev::start::run();
-    }
+    // An SEV-SNP launch (`snp_start`): CPUID and port I/O would raise #VC until the SNP start
+    // has routed them (CPUID page, GHCB), so it goes first.
+    let snp = (boot_info == crate::sev::layout::SNP_BOOT).then(crate::sev::start::early);
     let clock = TscClock::start();
     console::init(LevelFilter::Info);
     info!("evtpm svsm {} booting", env!("CARGO_PKG_VERSION"));
-    if boot_info != 0 {
-        info!("PVH start info at {boot_info:#x}");
+    match &snp {
+        Some(pages) => info!(
+            "SEV-SNP launch: CPUID from the CPUID page, GHCB and guest-request pages shared (request {:#x})",
+            pages.request
+        ),
+        None if boot_info != 0 => info!("PVH start info at {boot_info:#x}"),
+        None => {}
     }
 
     mm::heap::init();
@@ -34,7 +37,10 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
         platform::exit(QemuExit::Failure);
     }
     info!("GDT, TSS (IST stacks for #DF, #VC, NMI) and IDT live: int3 handled and resumed");
-    let cmdline = mm::pvh_cmdline(boot_info).unwrap_or_default();
+    let cmdline = match snp {
+        Some(_) => alloc::string::String::new(),
+        None => mm::pvh_cmdline(boot_info).unwrap_or_default(),
+    };
     if !cmdline.is_empty() {
         info!("command line: {cmdline}");
     }
@@ -79,6 +85,32 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
         }
     };
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
+
+    // SEV-SNP: the vTPM service with reports from the PSP (guest requests under VMPCK0). The
+    // guest's launch at VMPL1 is not in this build: end the launch saying so.
+    if let Some(pages) = snp {
+        use crate::sev::layout::termination;
+        let reports = match crate::sev::snp::reports(pages) {
+            Ok(r) => r,
+            Err(e) => {
+                error!("SNP reports: {e}");
+                crate::sev::start::terminate(termination::SERVICE);
+            }
+        };
+        let start = clock.now_ms();
+        match crate::service::VtpmService::new(tpm, alloc::boxed::Box::new(reports)) {
+            Ok(_service) => info!(
+                "EKs and EK certificates ready (reports from the PSP) in {} ms",
+                clock.now_ms() - start
+            ),
+            Err(e) => {
+                error!("provisioning failed: {e:?}");
+                crate::sev::start::terminate(termination::SERVICE);
+            }
+        }
+        error!("launching the guest at VMPL1 is not implemented in this build: terminating");
+        crate::sev::start::terminate(termination::NOT_IMPLEMENTED);
+    }
 
     // With a second serial port the host is there to play the guest (`qemu-test` platform):
     // serve it the vTPM service — the engine not even started, provisioned first: EKs

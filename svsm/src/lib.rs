@@ -13,14 +13,15 @@
 //! unit-tested on the host (the guest-request state machine against a fake PSP); and
 //! `sev::instr` (the PVALIDATE, RMPADJUST, VMGEXIT and GHCB MSR instructions) and
 //! `sev::shared` (shared pages and the GHCB exit), built only for the firmware target. The
-//! `qemu-test` boot path uses none of it. The SNP entry exists (`snp_start` in `boot`: the
-//! C-bit from the CPUID page, private identity map, long mode; then [`sev::start`]: GHCB
-//! version, C-bit and hypervisor features checked over the MSR protocol), and so does the
-//! launch image (`evtpm igvm`). What does not exist yet is the rest of the SNP start (shared
-//! GHCB page and console through it, #VC handling, taking VMPCK0 from the secrets page and
-//! handing the guest its copy, the guest's VMSA at VMPL1 and the request loop): an SNP launch
-//! ends, on purpose, with a termination request saying so. None of it can run without SNP
-//! hardware.
+//! `qemu-test` boot path uses none of it. The SNP start exists up to the vTPM service:
+//! `snp_start` in `boot` (the C-bit from the CPUID page, private identity map, long mode, one
+//! boot vCPU), then [`sev::start`] (GHCB version, C-bit and hypervisor features checked over the
+//! MSR protocol; CPUID answered from the CPUID page; the GHCB and guest-request pages made
+//! shared and registered; port I/O as GHCB exits) and `sev::snp` (VMPCK0 moved out of the
+//! secrets page, SNP reports through guest requests), after which the engine is manufactured
+//! and provisioned as on `qemu-test`. Not yet: a #VC handler, the guest's secrets-page copy,
+//! its VMSA at VMPL1 and the per-vCPU request loop; an SNP launch ends there, on purpose, with
+//! a termination request saying so. None of the SNP path can run without SNP hardware.
 //!
 //! `unsafe` lives only in [`cpu`], [`mm`] and the firmware-only parts of [`sev`].
 #![no_std]

@@ -5,6 +5,22 @@
 //! Rust's memory safety and the accessors are safe. Adding a constructor for a device that can
 //! master the bus (or for an arbitrary port) would make them unsound: think before adding one.
 
+/// Whether port accesses go through GHCB IOIO exits (SEV-SNP, [`route_via_ghcb`]) rather than
+/// IN/OUT, which in an SEV-ES/SNP guest raise #VC.
+#[cfg(target_os = "none")]
+static VIA_GHCB: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// From now on, every [`Port`] access is a GHCB IOIO exit (`crate::sev::snp::ioio`).
+#[cfg(target_os = "none")]
+pub fn route_via_ghcb() {
+    VIA_GHCB.store(true, core::sync::atomic::Ordering::Release);
+}
+
+#[cfg(target_os = "none")]
+fn via_ghcb() -> bool {
+    VIA_GHCB.load(core::sync::atomic::Ordering::Acquire)
+}
+
 /// An I/O port of a device that cannot access memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Port(u16);
@@ -39,6 +55,9 @@ impl Port {
     /// `IN AL, DX`.
     #[cfg(target_os = "none")]
     pub fn read_u8(self) -> u8 {
+        if via_ghcb() {
+            return crate::sev::snp::ioio(self.0, 1, None) as u8;
+        }
         let value: u8;
         // SAFETY: `self` names a device that cannot access memory (module doc); IN only moves a
         // byte from it into AL.
@@ -52,6 +71,10 @@ impl Port {
     /// `OUT DX, AL`.
     #[cfg(target_os = "none")]
     pub fn write_u8(self, value: u8) {
+        if via_ghcb() {
+            crate::sev::snp::ioio(self.0, 1, Some(u32::from(value)));
+            return;
+        }
         // SAFETY: as in `read_u8`; OUT only moves AL to the device.
         unsafe {
             core::arch::asm!("out dx, al", in("dx") self.0, in("al") value,
@@ -62,6 +85,10 @@ impl Port {
     /// `OUT DX, EAX`.
     #[cfg(target_os = "none")]
     pub fn write_u32(self, value: u32) {
+        if via_ghcb() {
+            crate::sev::snp::ioio(self.0, 4, Some(value));
+            return;
+        }
         // SAFETY: as in `read_u8`; OUT only moves EAX to the device.
         unsafe {
             core::arch::asm!("out dx, eax", in("dx") self.0, in("eax") value,

@@ -4,6 +4,7 @@
 pub mod guest;
 #[cfg(target_os = "none")]
 pub mod heap;
+pub mod paging;
 
 /// The firmware image in physical memory, `__image_start..__image_end` of `linker/svsm.ld`:
 /// code, data, stack and heap. SVSM-owned: never guest memory.

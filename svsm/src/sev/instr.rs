@@ -44,13 +44,23 @@ pub fn pvalidate(region: &GuestRegion<'_>, size: PageSize, validate: bool) -> Pv
     let Some(va) = page_va(region, size) else {
         return PvalidateResult::FailInput;
     };
-    let eax: u64;
-    let cf: u8;
     // SAFETY: `va` is the identity-mapped address of a whole page of guest RAM that no Rust
     // object occupies (a `GuestRegion` is clear of SVSM memory and VMSAs; module doc), so
     // changing whether it is validated cannot invalidate any memory the firmware uses.
-    // PVALIDATE (F2 0F 01 FF) reads RAX, ECX, EDX and writes EAX and RFLAGS only; `setc`
-    // captures CF. No stack use.
+    unsafe { pvalidate_raw(va, size, validate) }
+}
+
+/// The PVALIDATE instruction.
+///
+/// # Safety
+///
+/// `va` is a whole mapped page of `size` that no Rust object occupies and that is not
+/// accessed while it is not validated.
+unsafe fn pvalidate_raw(va: u64, size: PageSize, validate: bool) -> PvalidateResult {
+    let eax: u64;
+    let cf: u8;
+    // SAFETY: the caller's contract; PVALIDATE (F2 0F 01 FF) reads RAX, ECX, EDX and writes
+    // EAX and RFLAGS only; `setc` captures CF. No stack use.
     unsafe {
         asm!(
             ".byte 0xf2, 0x0f, 0x01, 0xff",
@@ -63,6 +73,24 @@ pub fn pvalidate(region: &GuestRegion<'_>, size: PageSize, validate: bool) -> Pv
         );
     }
     decode_pvalidate(eax as u32, cf != 0)
+}
+
+/// `PVALIDATE` of one 4 KiB page of the SVSM's own memory (not guest memory, which goes through
+/// [`pvalidate`]): used to rescind the validation of the pages the SVSM shares with the
+/// hypervisor.
+///
+/// # Safety
+///
+/// `va` must be a 4 KiB-aligned, identity-mapped page of the firmware image in which no Rust
+/// object lives, and which nothing reads or writes through a private mapping while it is not
+/// validated (an access to it would fault).
+pub unsafe fn pvalidate_own_page(va: u64, validate: bool) -> PvalidateResult {
+    if va & 0xFFF != 0 || va >= IdentityMapped::MAPPED_END {
+        return PvalidateResult::FailInput;
+    }
+    // SAFETY: the caller guarantees the page holds no Rust object and is not accessed while
+    // not validated.
+    unsafe { pvalidate_raw(va, PageSize::Small, validate) }
 }
 
 /// `RMPADJUST`: sets the permissions (and VMSA bit) in `attrs` for its target VMPL over the

@@ -36,7 +36,12 @@ pub mod termination {
     pub const CBIT_MISMATCH: u8 = 3;
     /// The hypervisor lacks a feature the SVSM needs (SNP, AP creation, multiple VMPLs).
     pub const HV_FEATURES: u8 = 4;
-    /// The SNP service loop (GHCB page, guest VMSA at VMPL1) is not in this build yet.
+    /// The GHCB and guest-request pages could not be made shared and registered.
+    pub const SHARED_PAGES: u8 = 5;
+    /// The secrets page has no usable VMPCK0, or the vTPM service could not be provisioned.
+    pub const SERVICE: u8 = 6;
+    /// Launching the guest at VMPL1 (its VMSA and secrets-page copy, the per-vCPU request
+    /// loop) is not in this build yet.
     pub const NOT_IMPLEMENTED: u8 = 0x7F;
 }
 
@@ -57,6 +62,44 @@ pub fn cbit_from_cpuid_page(page: &[u8]) -> Option<u32> {
         .and_then(|e| le32(e + CPUID_ENTRY_EBX))
         .map(|ebx| ebx & 0x3F)
         .filter(|c| (32..=51).contains(c))
+}
+
+/// Leaves whose ECX input selects a sub-leaf (AMD CPUID spec 25481; Linux `snp_cpuid`'s list):
+/// for these the CPUID page holds one entry per sub-leaf.
+const INDEXED_LEAVES: [u32; 9] = [
+    0x4,
+    0x7,
+    0xB,
+    0xD,
+    0xF,
+    0x10,
+    0x8000_001D,
+    0x8000_0020,
+    0x8000_0026,
+];
+
+/// `CPUID(leaf, subleaf)` as the CPUID page records it: EAX, EBX, ECX, EDX of the first entry
+/// with that `eax_in` (and `ecx_in`, for an indexed leaf). `None` if the page has none, as for a
+/// leaf the PSP was not asked to check: the caller treats that as all zeros, as a CPU does above
+/// its maximum leaf. Leaf 0xD's XSAVE sizes are taken as recorded (for `xcr0_in` = 1, x87 only:
+/// the firmware enables no other XSAVE state).
+pub fn cpuid_lookup(page: &[u8], leaf: u32, subleaf: u32) -> Option<[u32; 4]> {
+    let le32 = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(page.get(at..at + 4)?.try_into().ok()?))
+    };
+    let count = (le32(0)? as usize).min(CPUID_MAX_FUNCTIONS);
+    let indexed = INDEXED_LEAVES.contains(&leaf);
+    (0..count)
+        .map(|i| CPUID_ENTRIES + i * CPUID_ENTRY_SIZE)
+        .find(|&e| le32(e) == Some(leaf) && (!indexed || le32(e + 4) == Some(subleaf)))
+        .and_then(|e| {
+            Some([
+                le32(e + 24)?,
+                le32(e + CPUID_ENTRY_EBX)?,
+                le32(e + 32)?,
+                le32(e + 36)?,
+            ])
+        })
 }
 
 #[cfg(test)]
@@ -97,6 +140,30 @@ mod tests {
         too_many[..4].copy_from_slice(&65u32.to_le_bytes());
         assert_eq!(cbit_from_cpuid_page(&too_many), None);
         assert_eq!(cbit_from_cpuid_page(&[0; 8]), None);
+    }
+
+    #[test]
+    fn cpuid_lookup_matches_leaf_and_for_indexed_leaves_the_subleaf() {
+        let mut p = page(&[(0, 0), (7, 0), (7, 0x29C6_FBBF), (0x8000_001F, 0x173)]);
+        // Entry 1 is leaf 7 sub-leaf 0; make entry 2 sub-leaf 1 with its own EBX.
+        let e2 = CPUID_ENTRIES + 2 * CPUID_ENTRY_SIZE;
+        p[e2 + 4..e2 + 8].copy_from_slice(&1u32.to_le_bytes());
+        let e0 = CPUID_ENTRIES;
+        p[e0 + 24..e0 + 28].copy_from_slice(&0x10u32.to_le_bytes()); // EAX: max leaf
+        p[e0 + 28..e0 + 32].copy_from_slice(b"Auth");
+        assert_eq!(cpuid_lookup(&p, 0, 0).unwrap()[0], 0x10);
+        assert_eq!(&cpuid_lookup(&p, 0, 0).unwrap()[1].to_le_bytes(), b"Auth");
+        assert_eq!(
+            cpuid_lookup(&p, 0, 5).unwrap()[0],
+            0x10,
+            "leaf 0 is not indexed"
+        );
+        assert_eq!(cpuid_lookup(&p, 7, 0).unwrap()[1], 0);
+        assert_eq!(cpuid_lookup(&p, 7, 1).unwrap()[1], 0x29C6_FBBF);
+        assert_eq!(cpuid_lookup(&p, 7, 2), None);
+        assert_eq!(cpuid_lookup(&p, 0x8000_001F, 0).unwrap()[1], 0x173);
+        assert_eq!(cpuid_lookup(&p, 1, 0), None);
+        assert_eq!(cpuid_lookup(&[1, 0], 0, 0), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! | [`start`] | the SNP start after `snp_start`: GHCB version, C-bit and hypervisor features over the MSR protocol | decision pure and host-tested; the exchange firmware only |
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
-//! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only, not yet constructed |
+//! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only |
+//! | `snp` | the shared pool (GHCB, request, response pages) made shared; port I/O as GHCB IOIO exits; SNP reports under VMPCK0 | firmware target only |
 //!
 //! Everything whose logic can be separated from the hardware is pure code; the hardware touch
 //! points are the few functions of `instr` and `shared`. Nothing here is used by the `qemu-test` platform,
@@ -24,4 +25,6 @@ pub mod rmp;
 pub mod secrets;
 #[cfg(target_os = "none")]
 pub mod shared;
+#[cfg(target_os = "none")]
+pub mod snp;
 pub mod start;

@@ -6,13 +6,17 @@
 //!
 //! [`check_platform`] is the decision, pure and tested on the host: GHCB protocol version 2,
 //! the hypervisor's C-bit equal to the CPUID page's (which the PSP checked), and the SNP
-//! features the SVSM depends on (SNP, AP creation, multiple VMPLs). `run` (firmware only)
+//! features the SVSM depends on (SNP, AP creation, multiple VMPLs). `early` (firmware only)
 //! exchanges the messages and, on any refusal, ends the guest with a termination request whose
-//! reason ([`super::layout::termination`], set 0xE) the host sees.
+//! reason ([`super::layout::termination`], set 0xE) the host sees; then it answers CPUID from
+//! the CPUID page, shares the GHCB and guest-request pages ([`super::snp`]) and sends port I/O
+//! through the GHCB, so that the console, the heap, the engine and the vTPM service (with SNP
+//! reports under VMPCK0) come up as on the `qemu-test` platform (`entry.rs`).
 //!
-//! The rest of the SNP start — the shared GHCB page and console through it, #VC handling, the
-//! secrets page and VMPCK0, the guest's VMSA at VMPL1 and the per-vCPU request loop — is not in
-//! this build: `run` then terminates with `NOT_IMPLEMENTED` rather than run half a service.
+//! Not in this build: a #VC handler (nothing the firmware runs raises #VC once CPUID and port
+//! I/O are routed; a #VC is reported as a fatal exception), the guest's secrets-page copy, its
+//! VMSA at VMPL1 and the per-vCPU request loop. The firmware then ends the launch with
+//! `NOT_IMPLEMENTED` rather than run half a service.
 
 use super::ghcb::msr::{self, HvFeatures};
 use super::layout::termination;
@@ -42,20 +46,23 @@ pub fn check_platform(cbit: u32, sev_info: u64, hv_features: u64) -> Result<(), 
 }
 
 #[cfg(target_os = "none")]
-pub use firmware::run;
+pub use firmware::{early, terminate};
 
 #[cfg(target_os = "none")]
 mod firmware {
     use super::super::ghcb::msr::{self, TerminationReason};
+    use super::super::guest_request::ghcb_transport::SharedPages;
     use super::super::instr;
-    use super::super::layout::{termination, TERMINATION_SET};
+    use super::super::layout::{termination, CPUID_GPA, TERMINATION_SET};
 
     extern "C" {
         /// The C-bit position `snp_start` read from the CPUID page (boot code, `.data`).
         static snp_cbit: u32;
     }
 
-    fn terminate(code: u8) -> ! {
+    /// Ends the guest with a termination request (reason set 0xE, `code`); halts if the
+    /// hypervisor returns.
+    pub fn terminate(code: u8) -> ! {
         if let Ok(reason) = TerminationReason::new(TERMINATION_SET, code) {
             instr::write_ghcb_msr(msr::termination_request(reason));
             instr::vmgexit();
@@ -63,8 +70,11 @@ mod firmware {
         crate::cpu::halt()
     }
 
-    /// The SNP start: check the platform (see the module documentation), then stop.
-    pub fn run() -> ! {
+    /// The SNP start, before anything that would raise #VC: checks the platform (see the
+    /// module documentation), takes CPUID from the CPUID page, shares the GHCB and guest-request
+    /// pages and routes port I/O through the GHCB. Returns where the guest-request pages are;
+    /// terminates the guest on any failure.
+    pub fn early() -> SharedPages {
         // SAFETY: `snp_cbit` is a u32 in the image's .data, written once by `snp_start` before
         // long mode and never again; reading it races with nothing (one CPU runs here).
         let cbit = unsafe { core::ptr::read_volatile(&raw const snp_cbit) };
@@ -73,7 +83,17 @@ mod firmware {
         if let Err(code) = super::check_platform(cbit, sev_info, hv_features) {
             terminate(code);
         }
-        terminate(termination::NOT_IMPLEMENTED)
+        // SAFETY: CPUID_GPA is the PSP-filled CPUID page of the launch (layout), private,
+        // validated, identity-mapped, and nothing writes it.
+        unsafe { crate::cpu::use_snp_cpuid_page(CPUID_GPA) };
+        // SAFETY: once, on the boot CPU (the others wait in snp_start), with the C-bit the
+        // entry code mapped memory with.
+        let pages = match unsafe { crate::sev::snp::setup(cbit) } {
+            Ok(p) => p,
+            Err(_) => terminate(termination::SHARED_PAGES),
+        };
+        crate::cpu::io::route_via_ghcb();
+        pages
     }
 }
 

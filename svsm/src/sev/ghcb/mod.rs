@@ -30,6 +30,35 @@ pub mod exit_code {
     pub const SNP_GUEST_REQUEST: u64 = 0x8000_0011;
     /// SNP Extended Guest Request.
     pub const SNP_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
+    /// IOIO: an IN or OUT (the SVM exit code, GHCB spec "Automatic/Non-Automatic Exits").
+    pub const IOIO: u64 = 0x7B;
+}
+
+/// SW_EXITINFO1 of an IOIO exit (AMD APM vol. 2, "IOIO Intercept Information", table 15-6):
+/// bit 0 IN (else OUT), bits 6:4 the operand size (8, 16, 32 bits), bits 9:7 the address size
+/// (64-bit here), bits 31:16 the port. Single, non-string accesses only. `None` for a size
+/// other than 1, 2 or 4 bytes.
+pub fn ioio_info1(port: u16, size: u8, is_in: bool) -> Option<u64> {
+    let size_bit = match size {
+        1 => 1 << 4,
+        2 => 1 << 5,
+        4 => 1 << 6,
+        _ => return None,
+    };
+    Some((u64::from(port) << 16) | (1 << 9) | size_bit | u64::from(is_in))
+}
+
+/// The value an IN returned in the GHCB's RAX, cut to `size` bytes; an error if the
+/// hypervisor refused the exit or did not mark RAX valid.
+pub fn ioio_result(ghcb: &Ghcb, size: u8) -> Result<u32, GhcbError> {
+    ghcb.exit_result()?;
+    let rax = ghcb.get(Field::Rax).ok_or(GhcbError::MissingResult)?;
+    let mask = match size {
+        1 => 0xff,
+        2 => 0xffff,
+        _ => 0xffff_ffff,
+    };
+    Ok((rax & mask) as u32)
 }
 
 /// The GHCB page (GHCB spec, table "GHCB Layout"; the save-area offsets are those of the VMSA,
@@ -333,5 +362,37 @@ mod tests {
         assert_eq!(g.as_bytes()[0xff0], 0);
         assert!(g.shared_buffer().iter().all(|&b| b == 0xab));
         assert_eq!(Ghcb::shared_buffer_gpa(0x7000), 0x7800);
+    }
+}
+
+#[cfg(test)]
+mod ioio_tests {
+    use super::*;
+
+    #[test]
+    fn ioio_info1_encodes_port_size_direction() {
+        // OUT to COM1's THR, one byte: port 0x3F8, SZ8, A64.
+        assert_eq!(ioio_info1(0x3f8, 1, false), Some(0x03f8_0210));
+        // IN from COM1's LSR.
+        assert_eq!(ioio_info1(0x3fd, 1, true), Some(0x03fd_0211));
+        // OUT of a dword to isa-debug-exit.
+        assert_eq!(ioio_info1(0xf4, 4, false), Some(0x00f4_0240));
+        assert_eq!(ioio_info1(0x3f8, 3, false), None);
+        assert_eq!(ioio_info1(0x3f8, 8, true), None);
+    }
+
+    #[test]
+    fn ioio_result_needs_success_and_a_valid_rax() {
+        let mut g = Ghcb::default();
+        g.prepare(exit_code::IOIO, 0x03fd_0211, 0);
+        g.set(Field::SwExitInfo1, 0);
+        assert_eq!(ioio_result(&g, 1), Err(GhcbError::MissingResult));
+        g.set(Field::Rax, 0x1234_5660);
+        assert_eq!(ioio_result(&g, 1), Ok(0x60));
+        assert_eq!(ioio_result(&g, 2), Ok(0x5660));
+        assert_eq!(ioio_result(&g, 4), Ok(0x1234_5660));
+        g.set(Field::SwExitInfo1, 2);
+        g.set(Field::SwExitInfo2, 4);
+        assert_eq!(ioio_result(&g, 1), Err(GhcbError::BadInput(4)));
     }
 }

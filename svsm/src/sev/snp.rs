@@ -1,0 +1,151 @@
+//! The SEV-SNP machine once [`super::start`] has checked the hypervisor: the pages shared
+//! with it (the GHCB and the guest-request pages), port I/O as GHCB IOIO exits, and the guest
+//! requests under VMPCK0 over them. Firmware target only; none of it can run without SNP
+//! hardware.
+//!
+//! The shared pages come from a pool in the image (`.bss`, 16 KiB-aligned so the three pages
+//! share one 2 MiB mapping): each is rescinded (PVALIDATE), turned shared in the RMP (GHCB MSR
+//! protocol page state change) and mapped with the C-bit clear ([`crate::mm::paging`]), in the
+//! order Linux uses. The GHCB page is then registered. One lock serialises the exits that use
+//! it (console I/O and guest requests).
+
+use super::ghcb::msr::{self, PageState};
+use super::ghcb::{exit_code, ioio_info1, ioio_result, Field, Ghcb};
+use super::guest_request::ghcb_transport::{GhcbTransport, SharedMemory, SharedPages};
+use super::guest_request::report::SnpReports;
+use super::guest_request::{GuestRequester, TransportError};
+use super::instr;
+use super::layout::SECRETS_GPA;
+use super::rmp::PvalidateResult;
+use super::secrets::SecretsPage;
+use super::shared::SnpSharedMemory;
+use crate::cpu::lock::SpinLock;
+use core::cell::UnsafeCell;
+
+/// The GHCB page, the request page and the response page.
+#[repr(C, align(16384))]
+struct Pool(UnsafeCell<[[u8; 4096]; 3]>);
+// SAFETY: the pool is only ever named by address (`setup`), never through a reference, and
+// once shared it is reached only through `SnpSharedMemory`'s volatile copies under `SHARED`.
+unsafe impl Sync for Pool {}
+static POOL: Pool = Pool(UnsafeCell::new([[0; 4096]; 3]));
+
+/// The shared pages, once set up.
+static SHARED: SpinLock<Option<SnpSharedMemory>> = SpinLock::new(None);
+
+/// Why the shared pages could not be set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupError {
+    Pvalidate(PvalidateResult),
+    PageStateChange(msr::MsrProtocolError),
+    Map(&'static str),
+    Register(msr::MsrProtocolError),
+}
+
+/// Makes the pool shared, registers its GHCB page and returns where the guest-request pages are.
+///
+/// # Safety
+///
+/// Once, on the boot CPU, with nothing else running; `cbit` is the C-bit the entry code
+/// mapped memory with.
+pub unsafe fn setup(cbit: u32) -> Result<SharedPages, SetupError> {
+    let base = POOL.0.get() as u64;
+    let mask = 1u64 << cbit;
+    for i in 0..3 {
+        let va = base + i * 4096;
+        // SAFETY: a pool page: no Rust object lives there (named by address only), and it is
+        // not accessed privately again.
+        match unsafe { instr::pvalidate_own_page(va, false) } {
+            PvalidateResult::Success | PvalidateResult::Unchanged => {}
+            e => return Err(SetupError::Pvalidate(e)),
+        }
+        let request = msr::page_state_change_request(va, PageState::Shared)
+            .map_err(SetupError::PageStateChange)?;
+        msr::decode_page_state_change(instr::msr_protocol(request))
+            .map_err(SetupError::PageStateChange)?;
+        // SAFETY: boot CPU, nothing else running (caller); the page is shared in the RMP now
+        // and holds no Rust object.
+        unsafe { crate::mm::paging::map_shared(va, mask) }.map_err(SetupError::Map)?;
+    }
+    // SAFETY: the three pages are 4 KiB aligned, below 1 GiB, mapped C-bit clear, shared in
+    // the RMP and used by nothing but the value made here.
+    let mut mem = unsafe { SnpSharedMemory::new(base, base + 4096..base + 3 * 4096) };
+    mem.register().map_err(SetupError::Register)?;
+    *SHARED.lock() = Some(mem);
+    Ok(SharedPages {
+        request: base + 4096,
+        response: base + 2 * 4096,
+        certs: 0,
+        cert_pages: 0,
+    })
+}
+
+/// One port access as a GHCB IOIO exit: `write` is `Some(value)` for OUT; IN returns the value.
+/// A refused exit reads as all ones (an absent device) and drops a write.
+pub fn ioio(port: u16, size: u8, write: Option<u32>) -> u32 {
+    let Some(info1) = ioio_info1(port, size, write.is_none()) else {
+        return u32::MAX;
+    };
+    let mut shared = SHARED.lock();
+    let Some(mem) = shared.as_mut() else {
+        return u32::MAX;
+    };
+    let mut ghcb = Ghcb::default();
+    ghcb.prepare(exit_code::IOIO, info1, 0);
+    if let Some(v) = write {
+        ghcb.set(Field::Rax, u64::from(v));
+    }
+    if mem.exit(&mut ghcb).is_err() {
+        return u32::MAX;
+    }
+    match (write, ioio_result(&ghcb, size)) {
+        (None, Ok(v)) => v,
+        _ => u32::MAX,
+    }
+}
+
+/// The shared pages as the guest-request transport's machine, one locked access at a time.
+#[derive(Debug)]
+pub struct SharedGhcb;
+
+impl SharedMemory for SharedGhcb {
+    fn write(&mut self, gpa: u64, bytes: &[u8]) -> Result<(), TransportError> {
+        SHARED
+            .lock()
+            .as_mut()
+            .ok_or(TransportError("no shared pages"))?
+            .write(gpa, bytes)
+    }
+    fn read(&mut self, gpa: u64, bytes: &mut [u8]) -> Result<(), TransportError> {
+        SHARED
+            .lock()
+            .as_mut()
+            .ok_or(TransportError("no shared pages"))?
+            .read(gpa, bytes)
+    }
+    fn exit(&mut self, ghcb: &mut Ghcb) -> Result<(), TransportError> {
+        SHARED
+            .lock()
+            .as_mut()
+            .ok_or(TransportError("no shared pages"))?
+            .exit(ghcb)
+    }
+}
+
+/// SNP attestation reports for the vTPM service: VMPCK0 moved out of the secrets page (so the
+/// page keeps no copy), guest requests through the shared pages.
+pub fn reports(pages: SharedPages) -> Result<SnpReports<GhcbTransport<SharedGhcb>>, &'static str> {
+    let mut bytes = [0u8; 4096];
+    let src = SECRETS_GPA as *const u8;
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // SAFETY: the secrets page is an identity-mapped private page the PSP filled at launch
+        // (layout::SECRETS_GPA, inside the boot map); volatile byte loads, no reference made.
+        *b = unsafe { core::ptr::read_volatile(src.add(i)) };
+    }
+    let mut page = SecretsPage::from_bytes(&bytes).map_err(|_| "secrets page: unknown layout")?;
+    zeroize::Zeroize::zeroize(&mut bytes);
+    let vmpck0 = page.take_vmpck0().map_err(|_| "secrets page: no VMPCK0")?;
+    let transport =
+        GhcbTransport::new(SharedGhcb, pages).ok_or("guest-request pages not aligned")?;
+    Ok(SnpReports::new(GuestRequester::new(vmpck0), transport))
+}
