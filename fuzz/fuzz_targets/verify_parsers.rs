@@ -1,8 +1,9 @@
 //! `evtpm verify`'s parsers on hostile bytes (reports, certificates, EK certificates, EKs,
 //! PEM), and the whole verification over a fuzzed report and EK certificate: every outcome is
-//! an error or a verdict, never a panic. The first byte picks the parser; one input in 16 goes
-//! to the whole verification, whose signature checks (RSA-4096 and P-384) cost a hundred times
-//! what a parse does and would otherwise leave the parsers a small share of the executions.
+//! an error or a verdict, never a panic. The first byte picks the parser; one input in 64 goes
+//! to the whole verification, and about one certificate in five to its self-signature check: their
+//! signature verifications (P-384 above all, ~1.5 ms) cost fifty parses and would otherwise
+//! leave the parsers a small share of the executions.
 #![no_main]
 
 use evtpm::verify::{self, ek, ek_cert, pem, report::SnpReport, x509};
@@ -12,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    let which = if which >= 240 { 5 } else { which % 5 };
+    let which_byte = which;
+    let which = if which >= 252 { 5 } else { which % 5 };
     match which {
         0 => {
             let _ = SnpReport::parse(rest);
@@ -20,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             if let Ok(c) = x509::Certificate::parse(rest) {
                 let _ = (c.subject_cn(), c.issuer_cn(), c.check_validity(0));
-                let _ = c.verify_signed_by(&c.public_key);
+                if which_byte >= 200 {
+                    let _ = c.verify_signed_by(&c.public_key);
+                }
                 let _ = x509::parse_spki(c.spki.value);
             }
         }
