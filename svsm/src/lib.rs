@@ -19,7 +19,8 @@
 //! MSR protocol; CPUID answered from the CPUID page; the GHCB and guest-request pages made
 //! shared and registered; port I/O as GHCB exits) and `sev::snp` (VMPCK0 moved out of the
 //! secrets page, SNP reports through guest requests), after which the engine is manufactured
-//! and provisioned as on `qemu-test`. Not yet: a #VC handler, the guest's secrets-page copy,
+//! and provisioned as on `qemu-test`; a #VC handler emulates CPUID, IN/OUT and MSR accesses
+//! ([`sev::vc`]). Not yet: the guest's secrets-page copy,
 //! its VMSA at VMPL1 and the per-vCPU request loop; an SNP launch ends there, on purpose, with
 //! a termination request saying so. None of the SNP path can run without SNP hardware.
 //!

@@ -272,6 +272,10 @@ mod firmware {
             BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        // #VC (SEV-SNP only): CPUID, IN/OUT and MSR accesses are emulated (`sev::vc`).
+        if frame.vector == 29 && crate::sev::snp::handle_vc(frame) {
+            return;
+        }
         let cr2: u64;
         // SAFETY: reading CR2 has no side effect; the firmware runs at CPL 0.
         unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack)) };

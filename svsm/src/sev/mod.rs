@@ -7,6 +7,7 @@
 //! | [`guest_request`] | SNP guest messages under VMPCK0 and the [`crate::service::ReportSource`] over them | pure, host-tested against a fake PSP |
 //! | [`layout`] | where an SNP launch puts the secrets and CPUID pages; the C-bit lookup `snp_start` does | pure, host-tested |
 //! | [`start`] | the SNP start after `snp_start`: GHCB version, C-bit and hypervisor features over the MSR protocol | decision pure and host-tested; the exchange firmware only |
+//! | [`vc`] | the #VC handler: CPUID from the CPUID page, IN/OUT and RDMSR/WRMSR through the GHCB | decode and emulation pure and host-tested |
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
 //! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only |
@@ -28,3 +29,4 @@ pub mod shared;
 #[cfg(target_os = "none")]
 pub mod snp;
 pub mod start;
+pub mod vc;

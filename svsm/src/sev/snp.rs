@@ -149,3 +149,68 @@ pub fn reports(pages: SharedPages) -> Result<SnpReports<GhcbTransport<SharedGhcb
         GhcbTransport::new(SharedGhcb, pages).ok_or("guest-request pages not aligned")?;
     Ok(SnpReports::new(GuestRequester::new(vmpck0), transport))
 }
+
+/// The #VC backend of SNP hardware: CPUID from the CPUID page (`cpu::cpuid`, routed), port I/O
+/// and MSRs through the GHCB.
+struct GhcbVc;
+
+impl super::vc::VcBackend for GhcbVc {
+    fn cpuid(&mut self, leaf: u32, subleaf: u32) -> [u32; 4] {
+        let r = crate::cpu::cpuid(leaf, subleaf);
+        [r.eax, r.ebx, r.ecx, r.edx]
+    }
+    fn io(&mut self, port: u16, size: u8, write: Option<u32>) -> Result<u32, super::vc::VcError> {
+        Ok(ioio(port, size, write))
+    }
+    fn msr(&mut self, msr: u32, write: Option<u64>) -> Result<u64, super::vc::VcError> {
+        use super::vc::VcError;
+        let mut shared = SHARED.lock();
+        let mem = shared.as_mut().ok_or(VcError::Hypervisor)?;
+        let mut ghcb = Ghcb::default();
+        ghcb.prepare(exit_code::MSR, u64::from(write.is_some()), 0);
+        ghcb.set(Field::Rcx, u64::from(msr));
+        if let Some(v) = write {
+            ghcb.set(Field::Rax, v & 0xFFFF_FFFF);
+            ghcb.set(Field::Rdx, v >> 32);
+        }
+        mem.exit(&mut ghcb).map_err(|_| VcError::Hypervisor)?;
+        ghcb.exit_result().map_err(|_| VcError::Hypervisor)?;
+        if write.is_some() {
+            return Ok(0);
+        }
+        let lo = ghcb.get(Field::Rax).ok_or(VcError::Hypervisor)?;
+        let hi = ghcb.get(Field::Rdx).ok_or(VcError::Hypervisor)?;
+        Ok((hi << 32) | (lo & 0xFFFF_FFFF))
+    }
+}
+
+/// Handles a #VC raised by the firmware's own code (`frame`: the saved registers; its error
+/// code is the exit code). `false` if it cannot be handled (then it is fatal).
+pub fn handle_vc(frame: &mut crate::cpu::idt::TrapFrame) -> bool {
+    let image = crate::mm::image();
+    if frame.rip < image.start || frame.rip.saturating_add(15) > image.end {
+        return false;
+    }
+    let mut insn = [0u8; 15];
+    for (i, b) in insn.iter_mut().enumerate() {
+        // SAFETY: `rip..rip + 15` lies in the firmware image (checked), identity-mapped
+        // private memory; volatile byte loads, no reference made.
+        *b = unsafe { core::ptr::read_volatile((frame.rip as *const u8).add(i)) };
+    }
+    let Ok((action, len)) = super::vc::decode(frame.error_code, &insn) else {
+        return false;
+    };
+    let mut regs = super::vc::VcRegs {
+        rax: frame.rax,
+        rbx: frame.rbx,
+        rcx: frame.rcx,
+        rdx: frame.rdx,
+        rip: frame.rip,
+    };
+    if super::vc::apply(action, len, &mut regs, &mut GhcbVc).is_err() {
+        return false;
+    }
+    (frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rip) =
+        (regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rip);
+    true
+}

@@ -13,9 +13,9 @@
 //! through the GHCB, so that the console, the heap, the engine and the vTPM service (with SNP
 //! reports under VMPCK0) come up as on the `qemu-test` platform (`entry.rs`).
 //!
-//! Not in this build: a #VC handler (nothing the firmware runs raises #VC once CPUID and port
-//! I/O are routed; a #VC is reported as a fatal exception), the guest's secrets-page copy, its
-//! VMSA at VMPL1 and the per-vCPU request loop. The firmware then ends the launch with
+//! A #VC that still happens (an instruction some path executes directly) is emulated by
+//! [`super::vc`]: CPUID, IN/OUT, RDMSR/WRMSR. Not in this build: the guest's secrets-page copy,
+//! its VMSA at VMPL1 and the per-vCPU request loop. The firmware then ends the launch with
 //! `NOT_IMPLEMENTED` rather than run half a service.
 
 use super::ghcb::msr::{self, HvFeatures};

@@ -32,6 +32,8 @@ pub mod exit_code {
     pub const SNP_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
     /// IOIO: an IN or OUT (the SVM exit code, GHCB spec "Automatic/Non-Automatic Exits").
     pub const IOIO: u64 = 0x7B;
+    /// MSR: RDMSR (SW_EXITINFO1 0) or WRMSR (1), RCX the MSR, EDX:EAX the value.
+    pub const MSR: u64 = 0x7C;
 }
 
 /// SW_EXITINFO1 of an IOIO exit (AMD APM vol. 2, "IOIO Intercept Information", table 15-6):
