@@ -136,32 +136,9 @@ fn put64(vmsa: &mut [u8; PAGE as usize], at: usize, v: u64) {
     vmsa[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// Offsets in the VMSA (the SEV-ES save area, APM vol. 2 table B-4).
-mod vmsa_off {
-    pub const ES: usize = 0x000;
-    pub const CS: usize = 0x010;
-    pub const SS: usize = 0x020;
-    pub const DS: usize = 0x030;
-    pub const FS: usize = 0x040;
-    pub const GS: usize = 0x050;
-    pub const GDTR: usize = 0x060;
-    pub const LDTR: usize = 0x070;
-    pub const IDTR: usize = 0x080;
-    pub const TR: usize = 0x090;
-    pub const EFER: usize = 0x0D0;
-    pub const CR4: usize = 0x148;
-    pub const CR0: usize = 0x158;
-    pub const DR7: usize = 0x160;
-    pub const DR6: usize = 0x168;
-    pub const RFLAGS: usize = 0x170;
-    pub const RIP: usize = 0x178;
-    pub const G_PAT: usize = 0x268;
-    pub const RDX: usize = 0x310;
-    pub const SEV_FEATURES: usize = 0x3B0;
-    pub const XCR0: usize = 0x3E8;
-    pub const MXCSR: usize = 0x408;
-    pub const X87_FCW: usize = 0x410;
-}
+/// Offsets in the VMSA (the SEV-ES save area, APM vol. 2 table B-4): the firmware's, which
+/// builds the guest's VMSA with them.
+use svsm::sev::vmsa::off as vmsa_off;
 
 /// The register state KVM gives every vCPU at an SNP launch under QEMU, apart from what
 /// [`reset_vmsa`] and [`svsm_vmsa`] set.

@@ -8,6 +8,7 @@
 //! | [`layout`] | where an SNP launch puts the secrets and CPUID pages; the C-bit lookup `snp_start` does | pure, host-tested |
 //! | [`start`] | the SNP start after `snp_start`: GHCB version, C-bit and hypervisor features over the MSR protocol | decision pure and host-tested; the exchange firmware only |
 //! | [`vc`] | the #VC handler: CPUID from the CPUID page, IN/OUT and RDMSR/WRMSR through the GHCB | decode and emulation pure and host-tested |
+//! | [`vmsa`] | the guest's VMSA at VMPL1 (reset state), SVSM-call registers in a VMSA, one turn of the request loop | pure, host-tested against the protocol dispatcher |
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
 //! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only |
@@ -30,3 +31,4 @@ pub mod shared;
 pub mod snp;
 pub mod start;
 pub mod vc;
+pub mod vmsa;
