@@ -74,6 +74,45 @@ boot_pd:
     .skip 4096
     .popsection
 
+    /* ---- shared 32-bit steps of both entries ---- */
+    /* The boot GDT and flat data segments. */
+    .macro load_boot_segments
+    lgdt boot_gdt_desc
+    movl $0x10, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %fs
+    movl %eax, %gs
+    movl %eax, %ss
+    .endm
+
+    /* PML4 -> PDPT -> PD identity-mapping the first GiB with 2 MiB pages; %ebp is the high
+       dword of every entry (the C-bit under SNP, else 0). Clobbers EAX, ECX, EDI. */
+    .macro build_boot_tables
+    movl $boot_pml4, %edi           /* zero the three tables */
+    xorl %eax, %eax
+    movl $(3 * 4096 / 4), %ecx
+    rep stosl
+    movl $boot_pdpt, %eax
+    orl $0x3, %eax                  /* present | writable */
+    movl %eax, boot_pml4
+    movl %ebp, boot_pml4 + 4
+    movl $boot_pd, %eax
+    orl $0x3, %eax
+    movl %eax, boot_pdpt
+    movl %ebp, boot_pdpt + 4
+    movl $boot_pd, %edi
+    movl $0x83, %eax                /* present | writable | page size */
+    movl $512, %ecx
+1:
+    movl %eax, (%edi)
+    movl %ebp, 4(%edi)
+    addl $0x200000, %eax
+    addl $8, %edi
+    decl %ecx
+    jnz 1b
+    .endm
+
     /* ---- 32-bit PVH entry ---- */
     .pushsection .text.boot, "ax"
     .code32
@@ -83,33 +122,10 @@ pvh_start:
     cld
     movl %ebx, %esi                 /* hvm_start_info */
 
-    lgdt boot_gdt_desc
-    movl $0x10, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %fs
-    movl %eax, %gs
-    movl %eax, %ss
+    load_boot_segments
 
-    movl $boot_pml4, %edi           /* zero the three tables */
-    xorl %eax, %eax
-    movl $(3 * 4096 / 4), %ecx
-    rep stosl
-    movl $boot_pdpt, %eax
-    orl $0x3, %eax                  /* present | writable */
-    movl %eax, boot_pml4
-    movl $boot_pd, %eax
-    orl $0x3, %eax
-    movl %eax, boot_pdpt
-    movl $boot_pd, %edi             /* 512 x 2 MiB identity pages: the first GiB */
-    movl $0x83, %eax                /* present | writable | page size */
-    movl $512, %ecx
-1:
-    movl %eax, (%edi)
-    addl $0x200000, %eax
-    addl $8, %edi
-    decl %ecx
-    jnz 1b
+    xorl %ebp, %ebp                 /* no C-bit */
+    build_boot_tables
 
     movl %cr4, %eax
     orl $0x20, %eax                 /* CR4.PAE */
@@ -162,13 +178,7 @@ snp_start:
     pause
     jmp 8b
 7:
-    lgdt boot_gdt_desc
-    movl $0x10, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %fs
-    movl %eax, %gs
-    movl %eax, %ss
+    load_boot_segments
 
     movl ${cpuid_page}, %esi        /* the CPUID page: count, then 48-byte entries */
     movl (%esi), %ecx
@@ -195,28 +205,7 @@ snp_start:
     movl $1, %ebp
     shll %cl, %ebp                  /* the C-bit, in the high dword of a table entry */
 
-    movl $boot_pml4, %edi           /* zero the three tables */
-    xorl %eax, %eax
-    movl $(3 * 4096 / 4), %ecx
-    rep stosl
-    movl $boot_pdpt, %eax
-    orl $0x3, %eax                  /* present | writable */
-    movl %eax, boot_pml4
-    movl %ebp, boot_pml4 + 4
-    movl $boot_pd, %eax
-    orl $0x3, %eax
-    movl %eax, boot_pdpt
-    movl %ebp, boot_pdpt + 4
-    movl $boot_pd, %edi             /* 512 x 2 MiB identity pages, private: the first GiB */
-    movl $0x83, %eax                /* present | writable | page size */
-    movl $512, %ecx
-5:
-    movl %eax, (%edi)
-    movl %ebp, 4(%edi)
-    addl $0x200000, %eax
-    addl $8, %edi
-    decl %ecx
-    jnz 5b
+    build_boot_tables
 
     movl %cr4, %eax
     orl $0x20, %eax                 /* CR4.PAE */
