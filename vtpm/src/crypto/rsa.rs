@@ -1,6 +1,7 @@
 //! RSA (RFC 8017, FIPS 186-4): keys from primes or generated, RSASSA-PKCS1-v1_5 and RSASSA-PSS
 //! over a digest, RSAES-PKCS1-v1_5, RSAES-OAEP with a byte-string label, raw RSA
-//! (`TPM_ALG_NULL`), and the deterministic prime search primary-key derivation needs.
+//! (`TPM_ALG_NULL`), and the deterministic prime search primary-key derivation needs
+//! ([`prime`], on the fixed-width Montgomery arithmetic of [`mont`]).
 //!
 //! The key arithmetic, blinding and PKCS #1 v1.5 paddings are RustCrypto's `rsa`; OAEP (the
 //! crate takes only UTF-8 labels, TPM labels are bytes) and PSS verification (the crate insists
@@ -271,7 +272,8 @@ impl RsaPrivate {
         Ok(RsaPrivate { key })
     }
 
-    /// Generates a `bits`-bit key (FIPS 186-4 B.3.3) with primes from [`find_prime`] fed by
+    /// Generates a `bits`-bit key (FIPS 186-4 B.3.3 step 5: |p − q| large enough; the primes
+    /// from the sieved search of [`find_prime`]) fed by
     /// `next_bytes`: deterministic in the byte source, so usable for primary keys.
     pub fn generate_with<F>(
         bits: usize,
@@ -432,118 +434,12 @@ fn oaep_decode(hash: HashAlg, label: &[u8], em: &[u8]) -> Result<Zeroizing<Vec<u
     Ok(Zeroizing::new(msg.to_vec()))
 }
 
-/// Miller–Rabin rounds for a prime of `bits` bits: FIPS 186-4 table C.3 (error ≤ 2^-100 for
-/// RSA primes of 512, 1024 and 1536 bits); smaller sizes are not RSA-grade and get more.
-fn miller_rabin_rounds(bits: usize) -> usize {
-    match bits {
-        1536.. => 3,
-        1024.. => 4,
-        512.. => 7,
-        _ => 40,
-    }
-}
+mod mont;
+mod prime;
 
-/// Odd primes below 2000, for trial division before Miller–Rabin.
-fn small_primes() -> Vec<u32> {
-    (3u32..2000)
-        .step_by(2)
-        .filter(|&n| {
-            (3..)
-                .step_by(2)
-                .take_while(|d| d * d <= n)
-                .all(|d| n % d != 0)
-        })
-        .collect()
-}
-
-/// Finds a prime of exactly `bits` bits (a multiple of 8, 64 to 4096) for an RSA key with public
-/// exponent `e` (0 = 65537), FIPS 186-4 B.3.3 steps 4.2–4.7: candidates are `bits/8` bytes from
-/// `next_bytes` with the top two bits set (so `p·q` has exactly `2·bits` bits) and the low bit
-/// set; a candidate qualifies if `gcd(p−1, e) = 1` and it passes Miller–Rabin (C.3.1) with
-/// [`miller_rabin_rounds`] bases, each drawn from `next_bytes` as well. Deterministic in the byte
-/// source. `NoResult` after `5·bits` candidates.
-pub fn find_prime<F>(
-    bits: usize,
-    e: u32,
-    mut next_bytes: F,
-) -> Result<Zeroizing<Vec<u8>>, CryptoError>
-where
-    F: FnMut(&mut [u8]) -> Result<(), CryptoError>,
-{
-    if bits & 7 != 0 || !(64..=4096).contains(&bits) {
-        return Err(CryptoError::KeySize);
-    }
-    let e = exponent(e);
-    let primes = small_primes();
-    let mut buf = Zeroizing::new(vec![0u8; bits / 8]);
-    for _ in 0..5 * bits {
-        next_bytes(&mut buf)?;
-        if let Some(b) = buf.first_mut() {
-            *b |= 0xc0;
-        }
-        if let Some(b) = buf.last_mut() {
-            *b |= 1;
-        }
-        let w = BigUint::from_bytes_be(&buf);
-        if primes.iter().any(|&sp| (&w % sp).is_zero()) {
-            continue;
-        }
-        let w1 = &w - BigUint::one();
-        if !w1.gcd(&e).is_one() {
-            continue;
-        }
-        if miller_rabin(&w, &w1, bits, miller_rabin_rounds(bits), &mut next_bytes)? {
-            return Ok(Zeroizing::new(w.to_bytes_be()));
-        }
-    }
-    Err(CryptoError::NoResult)
-}
-
-/// FIPS 186-4 C.3.1 for odd `w` > 3 with `w1 = w − 1`; bases `b` with `1 < b < w−1` are drawn
-/// from `next_bytes` (`bits/8` bytes each, redrawn when out of range).
-fn miller_rabin<F>(
-    w: &BigUint,
-    w1: &BigUint,
-    bits: usize,
-    rounds: usize,
-    next_bytes: &mut F,
-) -> Result<bool, CryptoError>
-where
-    F: FnMut(&mut [u8]) -> Result<(), CryptoError>,
-{
-    let one = BigUint::one();
-    let a = w1.trailing_zeros().unwrap_or(0);
-    let m = w1 >> a;
-    let mut bb = Zeroizing::new(vec![0u8; bits / 8]);
-    'round: for _ in 0..rounds {
-        let mut b = BigUint::zero();
-        for _ in 0..100 {
-            next_bytes(&mut bb)?;
-            b = BigUint::from_bytes_be(&bb);
-            if b > one && &b < w1 {
-                break;
-            }
-        }
-        if b <= one || &b >= w1 {
-            return Err(CryptoError::NoResult);
-        }
-        let mut z = b.modpow(&m, w);
-        if z == one || &z == w1 {
-            continue;
-        }
-        for _ in 1..a {
-            z = z.modpow(&BigUint::from(2u32), w);
-            if &z == w1 {
-                continue 'round;
-            }
-            if z == one {
-                return Ok(false);
-            }
-        }
-        return Ok(false);
-    }
-    Ok(true)
-}
+pub use prime::find_prime;
+#[cfg(test)]
+use prime::miller_rabin_rounds;
 
 #[cfg(test)]
 mod tests;

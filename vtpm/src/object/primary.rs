@@ -15,7 +15,8 @@
 //!    entropy input and the personalization string `"evtpm primary"`.
 //! 4. [`super::create::create_object`] draws everything from that DRBG, one generate call per
 //!    request, in this order: the key (RSA: primes `p` then `q` with
-//!    [`crate::crypto::find_prime`], FIPS 186-4 B.3.3; ECC: the scalar by B.4.2 rejection
+//!    [`crate::crypto::find_prime`], a sieved incremental search with Miller–Rabin as in
+//!    the TCG reference code; ECC: the scalar by B.4.2 rejection
 //!    sampling below the order; keyed-hash / symmetric: `nameAlg`-digest or key-size bytes
 //!    unless `sensitive.data` provides them), then `seedValue` (`nameAlg` digest size).
 //!
@@ -264,7 +265,7 @@ mod tests {
         let c = derive(&ek_rsa_template(), &[]);
         assert_eq!(
             hex(Hasher::digest(HashAlg::Sha256, &[&c.public])),
-            "0b5dd3938b5e6b90eac038b9be62fdd40956abe7797813fcde729c63a9eb634c"
+            "cd85c11165069fdbd2e41f3bd75e926c0e7de0a0b7d22ede97be52cd561948cf"
         );
         assert_eq!(c.sensitive.seed_value.len(), 32);
         let again = derive(&ek_rsa_template(), &[]);

@@ -241,7 +241,8 @@ fn public_key_from_modulus() {
 
 // Pinned outputs of the prime search and of key generation from a fixed DRBG: a dependency or
 // code change that alters derived keys fails here. (Primes checked independently with a
-// 40-round Miller–Rabin in Python: prime, exact bit length, p−1 coprime to 65537.)
+// 40-round Miller–Rabin in Python: prime, exact bit length, top two bits set, p−1 coprime to
+// 65537.) Re-pinned on 2026-12-07 when the search became the sieved incremental one.
 #[test]
 fn prime_search_and_keygen_are_pinned() {
     let mut d = drbg();
@@ -249,18 +250,18 @@ fn prime_search_and_keygen_are_pinned() {
     assert_eq!(
         &p[..],
         &h(
-            "ee9cb6b7e62333ce567fd866e764a355fbf0c06ddf3f20a3b04dc747ab8a77a6
-            58d87a5d1132f068bcdb72d6b3da9ca9aa64675a49689daca44840b7c6c67ec9"
+            "c13555f0b65f096eee77ed5be3ca26cf6065b5b8a30620b3efff5039bc66d987
+            33abbf463b21a9bf96050fb4b252fc10b72bcb36b79e898bbe976537bbe22797"
         )[..]
     );
     let p = find_prime(1024, 0, |b| d.generate(b, &[])).unwrap();
     assert_eq!(
         &p[..],
         &h(
-            "dfe6beffa3bfab524320709a20009e0a907ef3d970cd7e849b20699a0167f33e
-            62288dbee5d6ff5a775af94806b29dc7488ea0eb39e717482d25ee06a3a4fa01
-            cae3ab647403dff7aee1f08d42ce1bed9c37a88c8f9fc58125ebf1a8afb48825
-            89f0c905a35af6f991890318ccef03d1e26cafcaa9ec92d6e8f056827644e50d"
+            "c470326ec116e579660466777edaf54f698aa7cdc6271313aeb414e98b4ba17f
+            9937c925482fac98ec501a21e855d3068858dc14b3a56e1ef591572b532b09da
+            36d7ccb9c367f543f0004593acc46db1bcd1f52ba7ad169ad45089fba655bb36
+            5a716507e93360e97b5ffe9eff149a4b6c5b5bcb3141e275365f772de2fa2701"
         )[..]
     );
     let k = RsaPrivate::generate(2048, 0, &mut d).unwrap();
@@ -268,7 +269,7 @@ fn prime_search_and_keygen_are_pinned() {
     assert_eq!(n.len(), 256);
     assert_eq!(
         Hasher::digest(HashAlg::Sha256, &[&n]).as_bytes(),
-        &h("5dfde1879d6ac7448a7e7fc2812c55c5e29379d9165731fdd09bb7beca8c256d")[..]
+        &h("c82279aa671c693ef814c8edf8d87448a5af56319be185c528a9bf1865770633")[..]
     );
     let digest = Hasher::digest(HashAlg::Sha256, &[b"2048"]);
     let sig = k
@@ -294,15 +295,16 @@ fn prime_search_rejects_bad_sizes_and_gives_up() {
         find_prime(32, 0, |_| Ok(())).unwrap_err(),
         CryptoError::KeySize
     );
-    // A source stuck on one composite (0xC000…0001 = 13·211·…) gives up after 5·bits candidates.
+    // An even exponent is never coprime to p − 1: the search gives up after its last field,
+    // one draw per field.
     let mut calls = 0;
-    let r = find_prime(64, 0, |b| {
+    let r = find_prime(64, 2, |b| {
         calls += 1;
-        b.fill(0);
+        b.fill(0x5a);
         Ok(())
     });
     assert_eq!(r.unwrap_err(), CryptoError::NoResult);
-    assert_eq!(calls, 5 * 64);
+    assert_eq!(calls, super::prime::MAX_FIELDS);
     assert_eq!(
         RsaPrivate::generate(1000, 0, &mut drbg()).unwrap_err(),
         CryptoError::KeySize
@@ -320,7 +322,4 @@ fn miller_rabin_rounds_follow_fips_186_4_table_c3() {
     assert_eq!(miller_rabin_rounds(1024), 4);
     assert_eq!(miller_rabin_rounds(1536), 3);
     assert_eq!(miller_rabin_rounds(2048), 3);
-    let sp = small_primes();
-    assert_eq!(&sp[..5], &[3, 5, 7, 11, 13]);
-    assert_eq!(sp.last(), Some(&1999));
 }
