@@ -537,6 +537,14 @@ fn crypto(c: &mut Criterion) {
             black_box(salt)
         })
     });
+    let k384 = EccPrivate::generate(EccCurve::NistP384, &mut drbg).unwrap();
+    let peer384 = EccPrivate::generate(EccCurve::NistP384, &mut drbg)
+        .unwrap()
+        .public()
+        .unwrap();
+    c.bench_function("crypto ECDH P-384 d·Q", |b| {
+        b.iter(|| black_box(k384.ecdh(black_box(&peer384)).unwrap()))
+    });
 }
 
 fn config() -> Criterion {

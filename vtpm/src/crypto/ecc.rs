@@ -8,6 +8,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
+mod varmul;
+
 /// `TPM_ECC_CURVE` values the engine implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EccCurve {
@@ -244,7 +246,7 @@ macro_rules! curve_ops {
 
             pub(super) fn ecdh(k: &SecretKey, p: &EccPoint) -> Result<EccPoint, CryptoError> {
                 let q = decode(p)?;
-                let z = (ProjectivePoint::from(*q.as_affine()) * *k.to_nonzero_scalar()).to_affine();
+                let z = super::varmul::mul(q.as_affine(), &k.to_nonzero_scalar())?;
                 encode(&z)
             }
 
