@@ -21,7 +21,8 @@ IGVM ?= target/evtpm.igvm
 EVTPM := target/debug/evtpm
 MSSIM_HOST ?= 127.0.0.1
 MSSIM_PORT ?= 2321
-# Extra arguments for `make bench` (e.g. BENCH_ARGS="--iterations 5000").
+# Extra arguments for `make bench` (e.g. BENCH_ARGS="--iterations 5000"); BENCH_CPU=N pins the
+# client and every server to CPU N (scripts/bench.sh says why).
 BENCH_ARGS ?=
 # Seconds per fuzz target for `make fuzz`, and the memory limit of each (state must not grow).
 SECONDS ?= 60

@@ -14,10 +14,18 @@
 # Engine-level latency (no transport) is `cargo bench -p vtpm` (benches engine and keys).
 # Results: docs/benchmarks.md.
 #
-# Usage: scripts/bench.sh [--iterations N] [--warmup N] [--keys-iterations N]
+# BENCH_CPU=N runs the client and all three servers on CPU N only (taskset). On a VM a wake-up
+# across vCPUs costs ~20 µs more than one on the same vCPU, and which servers land on the
+# client's vCPU changes from run to run: unpinned medians flip between ~16 and ~38 µs per
+# command. Pinned, every round trip is a same-CPU switch and runs agree to 0.1-0.3 µs.
+#
+# Usage: [BENCH_CPU=N] scripts/bench.sh [--iterations N] [--warmup N] [--keys-iterations N]
 #                         [--keys-warmup N] [--rsa-iterations N] [--swtpm-bin PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swtpm >/dev/null || { echo "swtpm not found (apt-get install swtpm)" >&2; exit 1; }
 cargo build --release -p evtpm --bin evtpm
+if [ -n "${BENCH_CPU:-}" ]; then
+    exec taskset -c "$BENCH_CPU" target/release/evtpm bench-suite "$@"
+fi
 exec target/release/evtpm bench-suite "$@"

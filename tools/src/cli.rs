@@ -342,6 +342,11 @@ pub struct SuiteArgs {
     /// swtpm binary to compare with.
     #[arg(long, default_value = "swtpm", value_name = "PATH")]
     pub swtpm_bin: PathBuf,
+    /// Rounds each target runs in a row in the steady-state run of the fast-path mix (the
+    /// targets take turns block by block, so each server stays warm as with a client that has
+    /// its TPM to itself); 0 skips that run.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub block: usize,
 }
 
 pub fn main() -> ExitCode {

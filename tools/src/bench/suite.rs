@@ -150,8 +150,26 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         &|| Ok(Box::new(FastMix::new())),
         a.iterations,
         a.warmup,
+        1,
     )?;
     print!("{}", comparison(&fast[0], &fast[1], &fast[2]));
+    let steady = if a.block > 0 {
+        let r = run_mix(
+            &targets,
+            &|| Ok(Box::new(FastMix::new())),
+            a.iterations,
+            a.warmup,
+            a.block,
+        )?;
+        println!(
+            "steady state: each target {} rounds in a row, taking turns",
+            a.block
+        );
+        print!("{}", comparison(&r[0], &r[1], &r[2]));
+        Some((a.block, r))
+    } else {
+        None
+    };
     let rsa_period = (a.keys_iterations / a.rsa_iterations.max(1)).max(1);
     let (ki, kw) = (a.keys_iterations, a.keys_warmup);
     let keys = run_mix(
@@ -159,6 +177,7 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         &|| Ok(Box::new(KeysMix::new(rsa_period)?)),
         ki,
         kw,
+        1,
     )?;
     print!("{}", key_comparison("keys", &keys, true));
     let primaries = run_mix(
@@ -166,16 +185,18 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         &|| Ok(Box::new(PrimariesMix::new(rsa_period)?)),
         ki,
         kw,
+        1,
     )?;
     print!(
         "{}",
         key_comparison("first-time primaries", &primaries, false)
     );
     drop((evtpm, echo, swtpm));
-    println!("{}", json(&fast, &keys, &primaries));
+    println!("{}", json(&fast, steady.as_ref(), &keys, &primaries));
     // A command that failed did different work: the comparison is not valid.
     let failed: usize = [&fast, &keys, &primaries]
-        .iter()
+        .into_iter()
+        .chain(steady.as_ref().map(|(_, r)| r))
         .flat_map(|r| r[..2].iter())
         .flat_map(|r| &r.commands)
         .map(|c| c.failures)
@@ -189,14 +210,19 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
 }
 
 /// Runs one mix against each target over a connection of its own, after each target's
-/// [`Mix::setup`], the targets interleaved step by step: each command goes to evtpm, swtpm and
-/// the floor in turn, so that load from elsewhere on the machine (and the cost of waking a
-/// server that slept) falls on all three alike. Returns the reports in target order.
+/// [`Mix::setup`]. With `block` = 1 the targets are interleaved step by step: each command goes
+/// to evtpm, swtpm and the floor in turn, so that load from elsewhere on the machine (and the
+/// cost of waking a server that slept) falls on all three alike, and every command finds its
+/// server cold (two other processes ran since its last command). With `block` > 1 each target
+/// runs `block` whole rounds in a row before the next one takes its turn: load drifts still
+/// fall on all three, but each server is warm, as for a client with a TPM of its own. Each
+/// target sees the same command sequence either way. Returns the reports in target order.
 fn run_mix(
     targets: &[(&str, Target)],
     make: &dyn Fn() -> io::Result<Box<dyn Mix>>,
     iterations: usize,
     warmup: usize,
+    block: usize,
 ) -> Result<Vec<Report>, String> {
     let mut runners = Vec::new();
     for (label, t) in targets {
@@ -206,9 +232,13 @@ fn run_mix(
         runners.push(r);
     }
     let n = runners[0].len();
+    let how = if block <= 1 {
+        "interleaved command by command".to_string()
+    } else {
+        format!("taking turns in blocks of {block} rounds")
+    };
     eprintln!(
-        "{warmup} warm-up and {iterations} timed rounds of {n} commands against {}, \
-         interleaved command by command",
+        "{warmup} warm-up and {iterations} timed rounds of {n} commands against {}, {how}",
         targets
             .iter()
             .map(|(l, _)| *l)
@@ -216,11 +246,24 @@ fn run_mix(
             .join(", ")
     );
     for (rounds, timed) in [(warmup, false), (iterations, true)] {
-        for round in 0..rounds {
-            for i in 0..n {
-                for ((label, _), r) in targets.iter().zip(runners.iter_mut()) {
-                    r.step(i, round, timed)
-                        .map_err(|e| format!("{label}: {e}"))?;
+        if block <= 1 {
+            for round in 0..rounds {
+                for i in 0..n {
+                    for ((label, _), r) in targets.iter().zip(runners.iter_mut()) {
+                        r.step(i, round, timed)
+                            .map_err(|e| format!("{label}: {e}"))?;
+                    }
+                }
+            }
+            continue;
+        }
+        for first in (0..rounds).step_by(block) {
+            for ((label, _), r) in targets.iter().zip(runners.iter_mut()) {
+                for round in first..(first + block).min(rounds) {
+                    for i in 0..n {
+                        r.step(i, round, timed)
+                            .map_err(|e| format!("{label}: {e}"))?;
+                    }
                 }
             }
         }
@@ -343,7 +386,12 @@ fn total(r: &Report) -> f64 {
 /// the evtpm/swtpm ratio and evtpm's overhead above the echo floor (per cent); then the key
 /// mixes (`"keys"`, `"primaries"`, [`key_comparison`]'s numbers) and whether all of issue 4's
 /// serve-level targets are met. Each `reports` slice is evtpm, swtpm, echo.
-pub fn json(fast: &[Report], keys: &[Report], primaries: &[Report]) -> String {
+pub fn json(
+    fast: &[Report],
+    steady: Option<&(usize, Vec<Report>)>,
+    keys: &[Report],
+    primaries: &[Report],
+) -> String {
     let (ev, sw, echo) = (&fast[0], &fast[1], &fast[2]);
     let num = |x: f64| {
         if x.is_finite() {
@@ -376,6 +424,27 @@ pub fn json(fast: &[Report], keys: &[Report], primaries: &[Report]) -> String {
     }
     let all_within = pairs().all(|((e, _), f)| over_floor(e, f) <= FLOOR_TARGET);
     let _ = write!(s, "}},\"within_floor_target\":{all_within}");
+    if let Some((block, r)) = steady {
+        let _ = write!(
+            s,
+            ",\"steady_state\":{{\"block\":{block},\"targets\":[{},{},{}],\"evtpm_over_echo_pct\":{{",
+            r[0].json("evtpm"),
+            r[1].json("swtpm"),
+            r[2].json("echo")
+        );
+        let pairs = || r[0].commands.iter().zip(&r[2].commands);
+        for (i, (e, f)) in pairs().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(
+                s,
+                "{sep}{}:{}",
+                super::json_str(e.name),
+                num(over_floor(e, f) * 100.0)
+            );
+        }
+        let within = pairs().all(|(e, f)| over_floor(e, f) <= FLOOR_TARGET);
+        let _ = write!(s, "}},\"within_floor_target\":{within}}}");
+    }
     let keys_met = key_json(&mut s, "keys", keys, true);
     let primaries_met = key_json(&mut s, "primaries", primaries, false);
     let _ = write!(
