@@ -8,6 +8,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
+mod p256_field;
 mod varmul;
 
 /// `TPM_ECC_CURVE` values the engine implements.

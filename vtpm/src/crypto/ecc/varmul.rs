@@ -8,20 +8,157 @@
 //! co-Z additions, and the scalar is recoded into signed odd 5-bit digits, so each 5 doublings
 //! need one addition of a table entry, with no zero digit to skip.
 //!
+//! The point arithmetic is generic over the few field operations of [`Fe`] (see
+//! [`VarMulCurve`]). P-384 runs it in its crate's field; P-256 in [`p256_field`]'s, Montgomery
+//! form as `p256`'s but with every operation inlined and a dedicated squaring, where `p256`'s
+//! field calls out of line even for an addition.
+//!
 //! Constant time in the scalar: the digits come from the scalar's bits at public positions
 //! (shifts and masks), every table entry is scanned for each window, signs are applied with
-//! conditional selects, and every scalar runs the same sequence of field operations. The
-//! incomplete Jacobian addition is only used where the recoding proves it cannot meet an
-//! exceptional case (see [`mul`]); the last addition, where one can occur, is made complete
-//! with selects.
+//! conditional selects, and every scalar runs the same sequence of field operations, each of
+//! them constant time. The incomplete Jacobian addition is only used where the recoding proves
+//! it cannot meet an exceptional case (see [`mul`]); the last addition, where one can occur, is
+//! made complete with selects.
 
+use super::p256_field;
 use super::CryptoError;
+use core::ops::{Add, Mul, Neg, Sub};
 use elliptic_curve::bigint::Encoding;
 use elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ModulusSize, ToEncodedPoint};
-use elliptic_curve::subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use elliptic_curve::subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 use elliptic_curve::{Field, FieldBytesSize, NonZeroScalar, PrimeField};
 use primeorder::{AffinePoint, PrimeCurveParams};
 use zeroize::Zeroize;
+
+/// The field operations the point formulas use, all constant time: for any `ff` field (the
+/// curve crates' own, through the blanket implementation) and for P-256's
+/// [`p256_field::FieldElement`].
+pub(super) trait Fe:
+    Copy
+    + ConditionallySelectable
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Neg<Output = Self>
+{
+    const ONE: Self;
+    fn square(&self) -> Self;
+    fn double(&self) -> Self;
+    /// The inverse, none for zero.
+    fn invert(&self) -> CtOption<Self>;
+    fn is_zero(&self) -> Choice;
+}
+
+impl<T: Field> Fe for T {
+    const ONE: Self = <T as Field>::ONE;
+    fn square(&self) -> Self {
+        Field::square(self)
+    }
+    fn double(&self) -> Self {
+        Field::double(self)
+    }
+    fn invert(&self) -> CtOption<Self> {
+        Field::invert(self)
+    }
+    fn is_zero(&self) -> Choice {
+        Field::is_zero(self)
+    }
+}
+
+impl Fe for p256_field::FieldElement {
+    const ONE: Self = p256_field::FieldElement::ONE;
+    // As `FieldElement::square`: the point formulas are made of these.
+    #[inline(always)]
+    fn square(&self) -> Self {
+        p256_field::FieldElement::square(self)
+    }
+    #[inline]
+    fn double(&self) -> Self {
+        p256_field::FieldElement::double(self)
+    }
+    fn invert(&self) -> CtOption<Self> {
+        p256_field::FieldElement::invert(self)
+    }
+    #[inline]
+    fn is_zero(&self) -> Choice {
+        p256_field::FieldElement::is_zero(self)
+    }
+}
+
+/// A curve [`mul`] handles: the field its points are computed in, and the conversions of the
+/// affine coordinates into it and out of it.
+pub(super) trait VarMulCurve: PrimeCurveParams {
+    type F: Fe;
+    /// The affine coordinates of `q`; `NoResult` for the identity, which `decode` has
+    /// already refused.
+    fn coordinates(q: &AffinePoint<Self>) -> Result<(Self::F, Self::F), CryptoError>;
+    /// The affine point `(x, y)`, checked to be on the curve.
+    fn point(x: &Self::F, y: &Self::F) -> Result<AffinePoint<Self>, CryptoError>;
+}
+
+/// P-256 in [`p256_field`]: the coordinates cross as their big-endian bytes.
+impl VarMulCurve for p256::NistP256 {
+    type F = p256_field::FieldElement;
+
+    fn coordinates(q: &AffinePoint<Self>) -> Result<(Self::F, Self::F), CryptoError> {
+        let e = q.to_encoded_point(false);
+        let (x, y) = e.x().zip(e.y()).ok_or(CryptoError::NoResult)?;
+        let field = |b: &[u8]| -> Result<Self::F, CryptoError> {
+            let b = <[u8; 32]>::try_from(b).map_err(|_| CryptoError::NoResult)?;
+            Option::from(p256_field::FieldElement::from_bytes(&b)).ok_or(CryptoError::NoResult)
+        };
+        Ok((field(x)?, field(y)?))
+    }
+
+    fn point(x: &Self::F, y: &Self::F) -> Result<AffinePoint<Self>, CryptoError> {
+        let e = EncodedPoint::<Self>::from_affine_coordinates(
+            &x.to_bytes().into(),
+            &y.to_bytes().into(),
+            false,
+        );
+        Option::from(AffinePoint::<Self>::from_encoded_point(&e)).ok_or(CryptoError::NoResult)
+    }
+}
+
+/// P-384 in its crate's field.
+impl VarMulCurve for p384::NistP384 {
+    type F = <Self as PrimeCurveParams>::FieldElement;
+
+    fn coordinates(q: &AffinePoint<Self>) -> Result<(Self::F, Self::F), CryptoError> {
+        crate_coordinates::<Self>(q)
+    }
+
+    fn point(x: &Self::F, y: &Self::F) -> Result<AffinePoint<Self>, CryptoError> {
+        crate_point::<Self>(x, y)
+    }
+}
+
+/// [`VarMulCurve::coordinates`] in the curve crate's field.
+fn crate_coordinates<C>(
+    q: &AffinePoint<C>,
+) -> Result<(C::FieldElement, C::FieldElement), CryptoError>
+where
+    C: PrimeCurveParams,
+    FieldBytesSize<C>: ModulusSize,
+    AffinePoint<C>: ToEncodedPoint<C>,
+{
+    let e = q.to_encoded_point(false);
+    let (x, y) = e.x().zip(e.y()).ok_or(CryptoError::NoResult)?;
+    let x = Option::from(C::FieldElement::from_repr(x.clone())).ok_or(CryptoError::NoResult)?;
+    let y = Option::from(C::FieldElement::from_repr(y.clone())).ok_or(CryptoError::NoResult)?;
+    Ok((x, y))
+}
+
+/// [`VarMulCurve::point`] in the curve crate's field.
+fn crate_point<C>(x: &C::FieldElement, y: &C::FieldElement) -> Result<AffinePoint<C>, CryptoError>
+where
+    C: PrimeCurveParams,
+    FieldBytesSize<C>: ModulusSize,
+    AffinePoint<C>: FromEncodedPoint<C>,
+{
+    let e = EncodedPoint::<C>::from_affine_coordinates(&x.to_repr(), &y.to_repr(), false);
+    Option::from(AffinePoint::<C>::from_encoded_point(&e)).ok_or(CryptoError::NoResult)
+}
 
 /// Window width `w`: digits are odd, in `[−(2^w − 1), 2^w − 1]`.
 const W: usize = 5;
@@ -37,7 +174,7 @@ struct Jacobian<F> {
     z: F,
 }
 
-impl<F: Field> Jacobian<F> {
+impl<F: Fe> Jacobian<F> {
     fn conditional_assign(&mut self, other: &Self, choice: Choice) {
         self.x.conditional_assign(&other.x, choice);
         self.y.conditional_assign(&other.y, choice);
@@ -47,8 +184,8 @@ impl<F: Field> Jacobian<F> {
     /// `2P` for `a = −3`: "dbl-2001-b" of the Explicit-Formulas Database
     /// (<https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian-3.html#doubling-dbl-2001-b>),
     /// with `Z3 = 2·Y1·Z1` (as "dbl-1998-cmo-2" computes it) and `4β`, `8γ²` from `2γ`: 4M + 4S
-    /// and 12 additions instead of 3M + 5S and 16: a square costs a multiplication in
-    /// `p256`/`p384`, and an addition is not free. Exception-free on a prime-order curve:
+    /// and 12 additions instead of 3M + 5S and 16: a square costs a multiplication in `p384`
+    /// and about 0.9 of one in [`p256_field`], and an addition is not free. Exception-free on a prime-order curve:
     /// `Z3 = 2·Y1·Z1` is zero exactly for the point at infinity (no point has `Y = 0`, which
     /// would be of order 2).
     fn double(&self) -> Self {
@@ -106,15 +243,14 @@ impl<F: Field> Jacobian<F> {
 /// Explicit-Formulas Database
 /// (<https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian.html#doubling-mdbl-2007-bl>), with
 /// `S = 4·X1·YY`: with `Z3 = 2·Y1`, `Q = (X1·Z3², Y1·Z3³, Z3) = (S, 8·YYYY, Z3)` (the "doubling
-/// with update" of co-Z arithmetic). 2M + 4S.
-fn double_affine_update<C: PrimeCurveParams>(
-    q: &Jacobian<C::FieldElement>,
-) -> (Jacobian<C::FieldElement>, Jacobian<C::FieldElement>) {
+/// with update" of co-Z arithmetic). 2M + 4S, with `M = 3·XX + a = 3·(XX − 1)` for `a = −3`.
+fn double_affine_update<F: Fe>(q: &Jacobian<F>) -> (Jacobian<F>, Jacobian<F>) {
     let xx = q.x.square();
     let yy = q.y.square();
     let yyyy8 = yy.square().double().double().double();
     let s = (q.x * yy).double().double();
-    let m = xx.double() + xx + C::EQUATION_A;
+    let xx1 = xx - F::ONE;
+    let m = xx1.double() + xx1;
     let t = m.square() - s.double();
     let z = q.y.double();
     let doubled = Jacobian {
@@ -129,7 +265,7 @@ fn double_affine_update<C: PrimeCurveParams>(
 /// with update, "zadd-2007-m" of the Explicit-Formulas Database
 /// (<https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian.html#addition-zadd-2007-m>,
 /// Meloni 2007), 5M + 2S. Incomplete: `P ≠ ±Q`.
-fn co_z_add_update<F: Field>(p: &Jacobian<F>, q: &Jacobian<F>) -> (Jacobian<F>, Jacobian<F>) {
+fn co_z_add_update<F: Fe>(p: &Jacobian<F>, q: &Jacobian<F>) -> (Jacobian<F>, Jacobian<F>) {
     let xd = q.x - p.x;
     let a = xd.square();
     let b = p.x * a;
@@ -147,10 +283,8 @@ fn co_z_add_update<F: Field>(p: &Jacobian<F>, q: &Jacobian<F>) -> (Jacobian<F>, 
 /// elliptic curve cryptosystems over prime fields", PKC 2008): 2M + 4S and 15 × (5M + 2S),
 /// where general additions would take 248 multiplications. The additions are never
 /// exceptional: `2j − 1 ≢ ±2 (mod n)` for `j < 2^(w−1)`.
-fn odd_multiples<C: PrimeCurveParams>(
-    q: &Jacobian<C::FieldElement>,
-) -> [Jacobian<C::FieldElement>; TABLE] {
-    let (mut q2, q1) = double_affine_update::<C>(q);
+fn odd_multiples<F: Fe>(q: &Jacobian<F>) -> [Jacobian<F>; TABLE] {
+    let (mut q2, q1) = double_affine_update(q);
     let mut table = [*q; TABLE];
     let mut prev = q1;
     for entry in table.iter_mut().skip(1) {
@@ -185,7 +319,7 @@ fn digit(bytes: &[u8], i: usize) -> (u8, Choice) {
 }
 
 /// `±table[index]`, scanning every entry.
-fn lookup<F: Field>(table: &[Jacobian<F>; TABLE], index: u8, negative: Choice) -> Jacobian<F> {
+fn lookup<F: Fe>(table: &[Jacobian<F>; TABLE], index: u8, negative: Choice) -> Jacobian<F> {
     let mut p = table[0];
     for (j, entry) in table.iter().enumerate().skip(1) {
         p.conditional_assign(entry, (j as u8).ct_eq(&index));
@@ -194,38 +328,21 @@ fn lookup<F: Field>(table: &[Jacobian<F>; TABLE], index: u8, negative: Choice) -
     p
 }
 
-/// The affine point `q` in Jacobian coordinates (`Z = 1`). `NoResult` for the identity, which
-/// `decode` has already refused.
-fn to_jacobian<C>(q: &AffinePoint<C>) -> Result<Jacobian<C::FieldElement>, CryptoError>
-where
-    C: PrimeCurveParams,
-    FieldBytesSize<C>: ModulusSize,
-    AffinePoint<C>: ToEncodedPoint<C>,
-{
-    let e = q.to_encoded_point(false);
-    let (x, y) = e.x().zip(e.y()).ok_or(CryptoError::NoResult)?;
-    let x = Option::from(C::FieldElement::from_repr(x.clone())).ok_or(CryptoError::NoResult)?;
-    let y = Option::from(C::FieldElement::from_repr(y.clone())).ok_or(CryptoError::NoResult)?;
+/// The affine point `q` in Jacobian coordinates (`Z = 1`).
+fn to_jacobian<C: VarMulCurve>(q: &AffinePoint<C>) -> Result<Jacobian<C::F>, CryptoError> {
+    let (x, y) = C::coordinates(q)?;
     Ok(Jacobian {
         x,
         y,
-        z: C::FieldElement::ONE,
+        z: <C::F as Fe>::ONE,
     })
 }
 
 /// The affine point of `p`, with one field inversion. `NoResult` at infinity.
-fn to_affine<C>(p: &Jacobian<C::FieldElement>) -> Result<AffinePoint<C>, CryptoError>
-where
-    C: PrimeCurveParams,
-    FieldBytesSize<C>: ModulusSize,
-    AffinePoint<C>: FromEncodedPoint<C>,
-{
-    let zinv = Option::<C::FieldElement>::from(p.z.invert()).ok_or(CryptoError::NoResult)?;
+fn to_affine<C: VarMulCurve>(p: &Jacobian<C::F>) -> Result<AffinePoint<C>, CryptoError> {
+    let zinv = Option::<C::F>::from(p.z.invert()).ok_or(CryptoError::NoResult)?;
     let zinv2 = zinv.square();
-    let x = p.x * zinv2;
-    let y = p.y * zinv2 * zinv;
-    let e = EncodedPoint::<C>::from_affine_coordinates(&x.to_repr(), &y.to_repr(), false);
-    Option::from(AffinePoint::<C>::from_encoded_point(&e)).ok_or(CryptoError::NoResult)
+    C::point(&(p.x * zinv2), &(p.y * zinv2 * zinv))
 }
 
 /// `k·Q` for a point `Q` on the curve (not the identity) and `k` in `[1, n−1]`, in constant
@@ -249,17 +366,12 @@ where
 ///
 /// The scalar's copies (the odd scalar, its integer and bytes) are wiped; the digits are
 /// computed per window from those bytes and never stored.
-pub(super) fn mul<C>(
+pub(super) fn mul<C: VarMulCurve>(
     q: &AffinePoint<C>,
     k: &NonZeroScalar<C>,
-) -> Result<AffinePoint<C>, CryptoError>
-where
-    C: PrimeCurveParams,
-    FieldBytesSize<C>: ModulusSize,
-    AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-{
+) -> Result<AffinePoint<C>, CryptoError> {
     let q = to_jacobian::<C>(q)?;
-    let table = odd_multiples::<C>(&q);
+    let table = odd_multiples(&q);
 
     let mut scalar: C::Scalar = *k.as_ref();
     let even = !scalar.is_odd();
@@ -282,7 +394,7 @@ where
             acc.add_incomplete(&p).0
         };
     }
-    acc.y = C::FieldElement::conditional_select(&acc.y, &-acc.y, even);
+    acc.y = C::F::conditional_select(&acc.y, &-acc.y, even);
 
     scalar.zeroize();
     uint.zeroize();
@@ -314,12 +426,7 @@ mod tests {
         (<C as CurveArithmetic>::ProjectivePoint::from(*q) * *k).to_affine()
     }
 
-    fn check<C>(q: &AffinePoint<C>, k: &C::Scalar, what: &str)
-    where
-        C: PrimeCurveParams,
-        FieldBytesSize<C>: ModulusSize,
-        AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    {
+    fn check<C: VarMulCurve>(q: &AffinePoint<C>, k: &C::Scalar, what: &str) {
         let nz = Option::<NonZeroScalar<C>>::from(NonZeroScalar::new(*k)).unwrap();
         assert_eq!(mul(q, &nz).unwrap(), reference(q, k), "{what}");
     }
@@ -329,12 +436,7 @@ mod tests {
             .to_affine()
     }
 
-    fn differential<C>(count: usize)
-    where
-        C: PrimeCurveParams,
-        FieldBytesSize<C>: ModulusSize,
-        AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    {
+    fn differential<C: VarMulCurve>(count: usize) {
         let mut drbg = Drbg::new(&[0x5D; 48], b"varmul differential");
         for n in 0..count {
             let q = random_point::<C>(&mut drbg);
@@ -347,12 +449,7 @@ mod tests {
     /// window size, near `n` (whose even neighbours become small odd ones), `(n−1)/2` and
     /// `(n+1)/2`, and every `2a` and `n − 2a` for odd `a < 2^w`, the only scalars for which the
     /// last addition can be a doubling.
-    fn boundary<C>(q: &AffinePoint<C>)
-    where
-        C: PrimeCurveParams,
-        FieldBytesSize<C>: ModulusSize,
-        AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    {
+    fn boundary<C: VarMulCurve>(q: &AffinePoint<C>) {
         let small = |v: u64| C::Scalar::from(v);
         let mut scalars = alloc::vec::Vec::new();
         for v in [
@@ -410,14 +507,9 @@ mod tests {
         check::<NistP384>(&g, &Scalar::from(38u64), "38");
     }
 
-    fn check_table<C>()
-    where
-        C: PrimeCurveParams,
-        FieldBytesSize<C>: ModulusSize,
-        AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    {
+    fn check_table<C: VarMulCurve>() {
         let g = AffinePoint::<C>::GENERATOR;
-        let table = odd_multiples::<C>(&to_jacobian::<C>(&g).unwrap());
+        let table = odd_multiples(&to_jacobian::<C>(&g).unwrap());
         for (j, entry) in (0u64..).zip(&table) {
             let want = reference(&g, &C::Scalar::from(2 * j + 1));
             assert_eq!(to_affine::<C>(entry).unwrap(), want, "{}·G", 2 * j + 1);
@@ -433,13 +525,11 @@ mod tests {
 
     /// The complete addition on its exceptional inputs, with `Z ≠ 1` on one side: `P + P`,
     /// `P + (−P)`, `O + P`, `P + O` and `O + O`.
-    #[test]
-    fn complete_addition_handles_the_exceptional_cases() {
-        use p256::{NistP256, Scalar};
-        type FieldElement = <NistP256 as PrimeCurveParams>::FieldElement;
-        let g = AffinePoint::<NistP256>::GENERATOR;
-        let p = to_jacobian::<NistP256>(&g).unwrap();
-        let l = FieldElement::from(7u64);
+    fn check_exceptional_additions<C: VarMulCurve>() {
+        let g = AffinePoint::<C>::GENERATOR;
+        let p = to_jacobian::<C>(&g).unwrap();
+        let one = <C::F as Fe>::ONE;
+        let l = one.double().double() + one.double() + one;
         let p_scaled = Jacobian {
             x: p.x * l.square(),
             y: p.y * l.square() * l,
@@ -447,19 +537,36 @@ mod tests {
         };
         let neg = Jacobian { y: -p.y, ..p };
         let inf = Jacobian {
-            x: FieldElement::ONE,
-            y: FieldElement::ONE,
-            z: FieldElement::ZERO,
+            x: one,
+            y: one,
+            z: -one + one,
         };
-        let two_g = reference::<NistP256>(&g, &Scalar::from(2u64));
-        assert_eq!(to_affine::<NistP256>(&p.add(&p_scaled)).unwrap(), two_g);
-        assert_eq!(to_affine::<NistP256>(&p_scaled.add(&p)).unwrap(), two_g);
+        let two_g = reference::<C>(&g, &C::Scalar::from(2u64));
+        assert_eq!(to_affine::<C>(&p.add(&p_scaled)).unwrap(), two_g);
+        assert_eq!(to_affine::<C>(&p_scaled.add(&p)).unwrap(), two_g);
         assert!(bool::from(p_scaled.add(&neg).z.is_zero()));
-        assert_eq!(to_affine::<NistP256>(&inf.add(&p_scaled)).unwrap(), g);
-        assert_eq!(to_affine::<NistP256>(&p_scaled.add(&inf)).unwrap(), g);
+        assert_eq!(to_affine::<C>(&inf.add(&p_scaled)).unwrap(), g);
+        assert_eq!(to_affine::<C>(&p_scaled.add(&inf)).unwrap(), g);
         assert!(bool::from(inf.add(&inf).z.is_zero()));
         assert!(bool::from(inf.double().z.is_zero()));
-        assert_eq!(to_affine::<NistP256>(&p_scaled.double()).unwrap(), two_g);
+        assert_eq!(to_affine::<C>(&p_scaled.double()).unwrap(), two_g);
+    }
+
+    #[test]
+    fn complete_addition_handles_the_exceptional_cases() {
+        check_exceptional_additions::<p256::NistP256>();
+        check_exceptional_additions::<p384::NistP384>();
+    }
+
+    /// The formulas take `a = −3` ([`double_affine_update`] and [`Jacobian::double`]).
+    #[test]
+    fn curves_have_a_equal_to_minus_three() {
+        fn check<C: PrimeCurveParams>() {
+            let three = C::FieldElement::from(3u64);
+            assert_eq!(C::EQUATION_A, -three);
+        }
+        check::<p256::NistP256>();
+        check::<p384::NistP384>();
     }
 
     /// The recoded digits of random odd scalars are odd, below `2^w` in size, and sum back to
