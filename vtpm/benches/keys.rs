@@ -16,7 +16,9 @@ use common::*;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode};
 use std::time::Duration;
 use tpm_proto::{HashAlg, WriteError, Writer};
-use vtpm::crypto::{ecc, kdf_a, kdf_e, sym, Drbg, EccCurve, EccPrivate, Hmac, RsaPrivate, SymMode};
+use vtpm::crypto::{
+    ecc, kdf_a, kdf_e, sym, Drbg, EccCurve, EccPrivate, Hmac, RsaDecryptScheme, RsaPrivate, SymMode,
+};
 use vtpm::MAX_RESPONSE_SIZE;
 
 const CC_CREATE_PRIMARY: u32 = 0x131;
@@ -438,6 +440,18 @@ fn primary_drbg(name: &[u8]) -> Drbg {
 }
 
 fn crypto(c: &mut Criterion) {
+    // RSA-2048 OAEP decryption (what ActivateCredential does with the EK), on the constant-time
+    // CRT operation.
+    let mut rd = Drbg::new(&[9u8; 48], b"bench rsa");
+    let rsa = RsaPrivate::generate(2048, 0, &mut rd).unwrap();
+    let oaep = RsaDecryptScheme::Oaep(HashAlg::Sha256);
+    let ct = rsa
+        .public()
+        .encrypt(oaep, b"IDENTITY\0", &[0x11; 32], &mut rd)
+        .unwrap();
+    c.bench_function("crypto RSA-2048 OAEP decrypt (constant-time CRT)", |b| {
+        b.iter(|| black_box(rsa.decrypt(oaep, b"IDENTITY\0", &ct, &mut rd).unwrap()))
+    });
     let digest = [0x3Cu8; 32];
     for curve in [EccCurve::NistP256, EccCurve::NistP384] {
         let bits = curve.field_bytes() * 8;

@@ -6,8 +6,10 @@
 //! The key arithmetic, blinding and PKCS #1 v1.5 paddings are RustCrypto's `rsa`; OAEP (the
 //! crate takes only UTF-8 labels, TPM labels are bytes) and PSS verification (the crate insists
 //! on one salt length, a TPM accepts any) are here, on top of the crate's raw primitives.
-//! Note: `rsa` 0.9's private operation is not constant time (RUSTSEC-2023-0071, "Marvin");
-//! blinding is always on.
+//! Note: `rsa` 0.9's private operation is not constant time (RUSTSEC-2023-0071, "Marvin").
+//! Decryption (raw and OAEP, what TPM2_ActivateCredential, RSA_Decrypt and salted sessions use)
+//! runs on this module's constant-time CRT operation ([`crt`]); signing and PKCS #1 v1.5
+//! decryption still use `rsa`'s, with blinding always on.
 
 use super::drbg::Drbg;
 use super::hash::Hasher;
@@ -237,6 +239,8 @@ impl RsaPublic {
 #[derive(Clone)]
 pub struct RsaPrivate {
     key: RsaPrivateKey,
+    /// The CRT values for the constant-time private operation ([`crt`]).
+    crt: Option<crt::CrtKey>,
 }
 
 impl core::fmt::Debug for RsaPrivate {
@@ -253,7 +257,12 @@ impl RsaPrivate {
         let p = BigUint::from_bytes_be(p);
         let q = BigUint::from_bytes_be(q);
         let key = RsaPrivateKey::from_p_q(p, q, exponent(e)).map_err(|_| CryptoError::Key)?;
-        Ok(RsaPrivate { key })
+        Ok(RsaPrivate::with_crt(key))
+    }
+
+    fn with_crt(key: RsaPrivateKey) -> RsaPrivate {
+        let crt = crt::CrtKey::new(&key);
+        RsaPrivate { key, crt }
     }
 
     /// The key from the public modulus and one prime, as a TPM stores it (`TPM2B_PRIVATE_KEY_RSA`
@@ -269,7 +278,7 @@ impl RsaPrivate {
             return Err(CryptoError::Key);
         }
         let key = RsaPrivateKey::from_p_q(p, q, exponent(e)).map_err(|_| CryptoError::Key)?;
-        Ok(RsaPrivate { key })
+        Ok(RsaPrivate::with_crt(key))
     }
 
     /// Generates a `bits`-bit key (FIPS 186-4 B.3.3 step 5: |p − q| large enough; the primes
@@ -389,10 +398,15 @@ impl RsaPrivate {
         out
     }
 
+    /// `ct^d mod n`: in constant time by [`crt`] (two primes, the usual case), else `rsa`'s
+    /// blinded operation.
     fn raw_private(&self, ct: &[u8], drbg: &mut Drbg) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let c = BigUint::from_bytes_be(ct);
         if &c >= self.key.n() {
             return Err(CryptoError::Value);
+        }
+        if let Some(crt) = &self.crt {
+            return crt.private(ct);
         }
         let m = ::rsa::hazmat::rsa_decrypt_and_check(&self.key, Some(drbg), &c)
             .map_err(|_| CryptoError::Value)?;
@@ -434,6 +448,7 @@ fn oaep_decode(hash: HashAlg, label: &[u8], em: &[u8]) -> Result<Zeroizing<Vec<u
     Ok(Zeroizing::new(msg.to_vec()))
 }
 
+mod crt;
 mod mont;
 mod prime;
 

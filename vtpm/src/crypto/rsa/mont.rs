@@ -228,16 +228,57 @@ impl<const N: usize> Modulus<N> {
         select(&t, &d, Choice::from(((acc.hi | (borrow ^ 1)) & 1) as u8))
     }
 
-    /// `x` (`< m`, ordinary form) in Montgomery form: `x·R mod m`, computed as `x·R²·R⁻¹` with
-    /// `R² mod m` from doubling `R mod m`.
-    pub(super) fn to_montgomery(&self, x: &[u64; N]) -> [u64; N] {
+    /// `R² mod m`, by doubling `R mod m` `64·N` times.
+    pub(super) fn r2(&self) -> [u64; N] {
         let mut r2 = self.one;
         for _ in 0..64 * N {
             r2 = self.double(&r2);
         }
+        r2
+    }
+
+    /// `x` in Montgomery form: `x·R mod m`, computed as `x·R²·R⁻¹`. Any `x < R` (not only
+    /// `x < m`): the product with `R² mod m < m` stays below `2m` before the final subtraction.
+    pub(super) fn to_montgomery(&self, x: &[u64; N]) -> [u64; N] {
+        let mut r2 = self.r2();
         let out = self.mul(x, &r2);
         r2.zeroize();
         out
+    }
+
+    /// `x` (Montgomery form) back in ordinary form: `x·R⁻¹ mod m`.
+    pub(super) fn out_of_montgomery(&self, x: &[u64; N]) -> [u64; N] {
+        let mut one = [0u64; N];
+        one[0] = 1;
+        self.mul(x, &one)
+    }
+
+    /// `a + b mod m` for `a, b < m`.
+    pub(super) fn add(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
+        let mut y = [0u64; N];
+        let mut carry = 0u64;
+        for ((o, &x), &v) in y.iter_mut().zip(a).zip(b) {
+            let (s1, c1) = x.overflowing_add(v);
+            let (s2, c2) = s1.overflowing_add(carry);
+            *o = s2;
+            carry = (c1 | c2) as u64;
+        }
+        let (d, borrow) = sub(&y, &self.m);
+        select(&y, &d, Choice::from(((carry | (borrow ^ 1)) & 1) as u8))
+    }
+
+    /// `a − b mod m` for `a, b < m`.
+    pub(super) fn sub(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
+        let (d, borrow) = sub(a, b);
+        let mut fixed = [0u64; N];
+        let mut carry = 0u64;
+        for ((o, &x), &v) in fixed.iter_mut().zip(&d).zip(&self.m) {
+            let (s1, c1) = x.overflowing_add(v);
+            let (s2, c2) = s1.overflowing_add(carry);
+            *o = s2;
+            carry = (c1 | c2) as u64;
+        }
+        select(&d, &fixed, Choice::from((borrow & 1) as u8))
     }
 
     /// `2^e` in Montgomery form, `e` given by its limbs and bit length: left to right, a
@@ -375,6 +416,12 @@ mod tests {
             let x = big(&top);
             assert_eq!(big(&md.mul(&top, &top)) * &r % &mb, &x * &x % &mb);
             assert_eq!(big(&md.double(&am)), rinv_check(&((&a << 1) % &mb)));
+            assert_eq!(big(&md.add(&am, &bm)), rinv_check(&((&a + &b) % &mb)));
+            assert_eq!(big(&md.sub(&am, &bm)), rinv_check(&((&a + &mb - &b) % &mb)));
+            assert_eq!(big(&md.out_of_montgomery(&am)), a);
+            // Any x below R, not only below m.
+            let x = big(&rng.limbs::<N>());
+            assert_eq!(big(&md.to_montgomery(&limbs(&x))), rinv_check(&(&x % &mb)));
             let e = big(&rng.limbs::<N>()) >> (rng.next() % 64) as usize;
             let el: [u64; N] = limbs(&e);
             let eb = e.bits();
