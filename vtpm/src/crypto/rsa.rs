@@ -7,9 +7,9 @@
 //! crate takes only UTF-8 labels, TPM labels are bytes) and PSS verification (the crate insists
 //! on one salt length, a TPM accepts any) are here, on top of the crate's raw primitives.
 //! Note: `rsa` 0.9's private operation is not constant time (RUSTSEC-2023-0071, "Marvin").
-//! Decryption (raw and OAEP, what TPM2_ActivateCredential, RSA_Decrypt and salted sessions use)
-//! runs on this module's constant-time CRT operation ([`crt`]); signing and PKCS #1 v1.5
-//! decryption still use `rsa`'s, with blinding always on.
+//! Decryption (raw, OAEP — what TPM2_ActivateCredential, RSA_Decrypt and salted sessions use —
+//! and PKCS #1 v1.5 decryption run on this module's constant-time CRT operation ([`crt`]);
+//! signing still uses `rsa`'s, with blinding always on.
 
 use super::drbg::Drbg;
 use super::hash::Hasher;
@@ -21,7 +21,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use num_integer::Integer;
 use num_traits::{One, Zero};
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeLess};
 use tpm_proto::HashAlg;
 use zeroize::Zeroizing;
 
@@ -383,11 +383,10 @@ impl RsaPrivate {
             return Err(CryptoError::Size);
         }
         let out = match scheme {
-            RsaDecryptScheme::Pkcs1v15 => self
-                .key
-                .decrypt_blinded(drbg, Pkcs1v15Encrypt, ct)
-                .map(Zeroizing::new)
-                .map_err(|_| CryptoError::Value),
+            RsaDecryptScheme::Pkcs1v15 => {
+                let em = self.raw_private(ct, drbg)?;
+                pkcs1v15_decode(&em)
+            }
             RsaDecryptScheme::Null => self.raw_private(ct, drbg),
             RsaDecryptScheme::Oaep(hash) => {
                 let em = self.raw_private(ct, drbg)?;
@@ -412,6 +411,31 @@ impl RsaPrivate {
             .map_err(|_| CryptoError::Value)?;
         Ok(Zeroizing::new(i2osp(&m, self.size())?))
     }
+}
+
+/// EME-PKCS1-v1_5 decoding (RFC 8017 7.2.2 step 3): `EM = 00 ‖ 02 ‖ PS ‖ 00 ‖ M` with at
+/// least eight nonzero bytes of `PS`. Constant time up to the final verdict, as
+/// [`oaep_decode`]: the position of the separator is found without branching on the bytes.
+fn pkcs1v15_decode(em: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if em.len() < 11 {
+        return Err(CryptoError::Value);
+    }
+    let mut good = em[0].ct_eq(&0) & em[1].ct_eq(&2);
+    let mut looking = Choice::from(1);
+    let mut index = 0u32;
+    for (i, b) in em.iter().enumerate().skip(2) {
+        let is_zero = b.ct_eq(&0);
+        index.conditional_assign(&(i as u32), looking & is_zero);
+        looking &= !is_zero;
+    }
+    // A separator was found, after at least eight bytes of padding (index ≥ 2 + 8).
+    good &= !looking;
+    good &= !index.ct_lt(&10);
+    if !bool::from(good) {
+        return Err(CryptoError::Value);
+    }
+    let msg = em.get(index as usize + 1..).ok_or(CryptoError::Value)?;
+    Ok(Zeroizing::new(msg.to_vec()))
 }
 
 /// EME-OAEP decoding (RFC 8017 7.1.2 step 3), constant time up to the final verdict.

@@ -323,3 +323,30 @@ fn miller_rabin_rounds_follow_fips_186_4_table_c3() {
     assert_eq!(miller_rabin_rounds(1536), 3);
     assert_eq!(miller_rabin_rounds(2048), 3);
 }
+
+#[test]
+fn pkcs1v15_padding_is_checked() {
+    let ok = |em: &[u8]| pkcs1v15_decode(em).map(|m| m.to_vec());
+    let mut em = vec![0u8, 2];
+    em.extend_from_slice(&[0x55; 8]);
+    em.push(0);
+    em.extend_from_slice(b"msg");
+    assert_eq!(ok(&em).unwrap(), b"msg");
+    // An empty message is allowed.
+    assert_eq!(ok(&em[..11]).unwrap(), b"");
+    // Wrong first or second byte.
+    for (i, v) in [(0, 1u8), (1, 1), (1, 0)] {
+        let mut bad = em.clone();
+        bad[i] = v;
+        assert_eq!(ok(&bad).unwrap_err(), CryptoError::Value);
+    }
+    // Seven bytes of padding only; no separator; too short.
+    let mut short_ps = vec![0u8, 2];
+    short_ps.extend_from_slice(&[0x55; 7]);
+    short_ps.extend_from_slice(&[0, 1, 2, 3]);
+    assert_eq!(ok(&short_ps).unwrap_err(), CryptoError::Value);
+    let mut no_sep = vec![0u8, 2];
+    no_sep.extend_from_slice(&[0x55; 20]);
+    assert_eq!(ok(&no_sep).unwrap_err(), CryptoError::Value);
+    assert_eq!(ok(&[0, 2, 1]).unwrap_err(), CryptoError::Value);
+}
