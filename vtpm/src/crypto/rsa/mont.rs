@@ -73,6 +73,20 @@ impl Acc {
     }
 }
 
+/// `a + b` over `N` limbs with the final carry (0 or 1).
+#[inline(always)]
+fn add_limbs<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], u64) {
+    let mut out = [0u64; N];
+    let mut carry = 0u64;
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        let (s1, c1) = x.overflowing_add(y);
+        let (s2, c2) = s1.overflowing_add(carry);
+        *o = s2;
+        carry = (c1 | c2) as u64;
+    }
+    (out, carry)
+}
+
 /// `a − b` over `N` limbs with the final borrow (0 or 1).
 #[inline(always)]
 fn sub<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], u64) {
@@ -255,14 +269,7 @@ impl<const N: usize> Modulus<N> {
 
     /// `a + b mod m` for `a, b < m`.
     pub(super) fn add(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
-        let mut y = [0u64; N];
-        let mut carry = 0u64;
-        for ((o, &x), &v) in y.iter_mut().zip(a).zip(b) {
-            let (s1, c1) = x.overflowing_add(v);
-            let (s2, c2) = s1.overflowing_add(carry);
-            *o = s2;
-            carry = (c1 | c2) as u64;
-        }
+        let (y, carry) = add_limbs(a, b);
         let (d, borrow) = sub(&y, &self.m);
         select(&y, &d, Choice::from(((carry | (borrow ^ 1)) & 1) as u8))
     }
@@ -270,14 +277,7 @@ impl<const N: usize> Modulus<N> {
     /// `a − b mod m` for `a, b < m`.
     pub(super) fn sub(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
         let (d, borrow) = sub(a, b);
-        let mut fixed = [0u64; N];
-        let mut carry = 0u64;
-        for ((o, &x), &v) in fixed.iter_mut().zip(&d).zip(&self.m) {
-            let (s1, c1) = x.overflowing_add(v);
-            let (s2, c2) = s1.overflowing_add(carry);
-            *o = s2;
-            carry = (c1 | c2) as u64;
-        }
+        let (fixed, _) = add_limbs(&d, &self.m);
         select(&d, &fixed, Choice::from((borrow & 1) as u8))
     }
 
