@@ -336,7 +336,7 @@ fn strong_round<const N: usize>(m: &Modulus<N>, mut x: [u64; N], s: usize) -> bo
         if verdict {
             break;
         }
-        x = m.mul(&x, &x);
+        x = m.sqr(&x);
         if m.is_one(&x) {
             break;
         }
