@@ -35,6 +35,16 @@ fn square(out: &mut String, n: usize) -> std::fmt::Result {
              {acc}2 = {acc}2.carrying_add(0, c).0; }}"
         )
     };
+    // The same for `q[k]·m[0]`, which makes the low word 0: only its carry is kept.
+    let last_product = |out: &mut String, k: usize| {
+        writeln!(
+            out,
+            "    {{ let p = u128::from(q[{k}]) * u128::from(m[0]); \
+             let (_, c) = c0.carrying_add(p as u64, false); \
+             let (s, c) = c1.carrying_add((p >> 64) as u64, c); c1 = s; \
+             c2 = c2.carrying_add(0, c).0; }}"
+        )
+    };
     writeln!(
         out,
         "/// `a²·R⁻¹` modulo the {n}-limb `m` (`minv = −m⁻¹ mod 2^64`), less than `2m`: the low"
@@ -86,18 +96,20 @@ fn square(out: &mut String, n: usize) -> std::fmt::Result {
                 product(out, "c", &format!("q[{i}]"), &format!("m[{}]", k - i))?;
             }
             writeln!(out, "    q[{k}] = c0.wrapping_mul(minv);")?;
-            product(out, "c", &format!("q[{k}]"), "m[0]")?;
+            last_product(out, k)?;
         } else {
             for i in first..n {
                 product(out, "c", &format!("q[{i}]"), &format!("m[{}]", k - i))?;
             }
             writeln!(out, "    t[{}] = c0;", k - n)?;
         }
-        writeln!(out, "    (c0, c1, c2) = (c1, c2, 0);")?;
+        if k + 1 < 2 * n - 1 {
+            writeln!(out, "    (c0, c1, c2) = (c1, c2, 0);")?;
+        }
     }
-    // Column 2n − 1 is `c0` and column 2n is `c1` (0 or 1).
-    writeln!(out, "    t[{}] = c0;", n - 1)?;
-    writeln!(out, "    (t, c1)")?;
+    // Column 2n − 1 is `c1` and column 2n is `c2` (0 or 1).
+    writeln!(out, "    t[{}] = c1;", n - 1)?;
+    writeln!(out, "    (t, c2)")?;
     writeln!(out, "}}")
 }
 
