@@ -13,7 +13,7 @@ use tpm_proto::{
     Rc, Tpm2bDigest, Tpm2bEccParameter, Tpm2bPublicKeyRsa, TpmaObject, TpmsEccPoint, TpmtPublic,
     TpmtSymDefObject, TpmuPublicId, TpmuPublicParms,
 };
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The source of the bytes an object is made from.
 pub(crate) type ByteSource<'r> = dyn FnMut(&mut [u8]) -> Result<(), CryptoError> + 'r;
@@ -132,6 +132,14 @@ pub(crate) fn create_object(
         }
         _ => return Err(Rc::Failure),
     };
+    // An asymmetric key that cannot be a parent (a signing key, or one that is not restricted)
+    // keeps no seed: drawn, so that every object consumes the same bytes, then dropped, as the
+    // reference `CryptCreateObject` does. Its private area is smaller by a digest.
+    if matches!(key, KeyMaterial::Rsa(_) | KeyMaterial::Ecc(_))
+        && (attrs.contains(TpmaObject::SIGN_ENCRYPT) || !attrs.contains(TpmaObject::RESTRICTED))
+    {
+        seed_value.zeroize();
+    }
     Ok(Created {
         public: marshal_public(&public)?,
         sensitive: Sensitive {
@@ -145,6 +153,40 @@ pub(crate) fn create_object(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::test_util::h;
+    use crate::crypto::Drbg;
+    use tpm_proto::{Reader, UnmarshalNullable};
+
+    /// The `seedValue` length of an object created from `template` (hex `TPMT_PUBLIC`).
+    fn seed_len(template: &str) -> usize {
+        let bytes = h(template);
+        let t = TpmtPublic::unmarshal_nullable(&mut Reader::new(&bytes), false).unwrap();
+        let mut drbg = Drbg::new(&[7u8; 48], b"create test");
+        let mut next = |b: &mut [u8]| drbg.generate(b, &[]);
+        create_object(&t, &[], AuthValue::empty(), &mut next)
+            .unwrap()
+            .sensitive
+            .seed_value
+            .len()
+    }
+
+    #[test]
+    fn only_parents_and_symmetric_objects_keep_a_seed() {
+        // ECC P-256, SHA-256: fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth plus
+        // restricted|decrypt (a storage parent: AES-128-CFB), sign (ECDSA-SHA256), or
+        // decrypt alone (no symmetric definition).
+        let storage = "0023 000b 00030072 0000 0006 0080 0043 0010 0003 0010 0000 0000";
+        let signing = "0023 000b 00040072 0000 0010 0018 000b 0003 0010 0000 0000";
+        let decrypt = "0023 000b 00020072 0000 0010 0010 0003 0010 0000 0000";
+        // A keyed-hash HMAC key and an AES-128-CFB key: the seed makes `unique`.
+        let hmac = "0008 000b 00040072 0000 0005 000b 0000";
+        let aes = "0025 000b 00060072 0000 0006 0080 0043 0000";
+        assert_eq!(seed_len(storage), 32);
+        assert_eq!(seed_len(signing), 0);
+        assert_eq!(seed_len(decrypt), 0);
+        assert_eq!(seed_len(hmac), 32);
+        assert_eq!(seed_len(aes), 32);
+    }
 
     #[test]
     fn exponents_follow_the_reference_rule() {
