@@ -180,8 +180,16 @@ fn get_capability_agrees() {
         v.push(c(
             "GetCapability(PP_COMMANDS)",
             cmd::get_capability(Cap::PpCommands, 0, 100),
-            View::Rc,
+            View::Full,
         ));
+        // Physical presence is not asserted: TPM_RC_PP for session 1, before the password.
+        for auth in [&b""[..], b"wrong"] {
+            v.push(c(
+                format!("PP_Commands(PLATFORM, {auth:?}, [], [])"),
+                cmd::with_pw(Cc::PpCommands, &[0x4000_000C], &[auth], &[0; 8]),
+                View::Full,
+            ));
+        }
         v.push(c(
             "GetCapability(AUDIT_COMMANDS)",
             cmd::get_capability(Cap::AuditCommands, 0, 100),

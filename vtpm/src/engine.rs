@@ -170,6 +170,12 @@ pub struct Tpm<P: Platform> {
     /// authPolicy of the PCR policy group (`TPM2_PCR_SetAuthPolicy`, Part 3, 22.7); `None` is
     /// `TPM_ALG_NULL`. Persistent: neither TPM Reset nor `TPM2_Clear` changes it.
     pub(crate) pcr_policy: Option<(tpm_proto::HashAlg, crate::crypto::Digest)>,
+    /// The physical-presence signal (`TPM_SIGNAL_PHYS_PRES_ON`/`_OFF` of a simulator's
+    /// platform; never asserted inside a confidential VM, where no person is present).
+    pub(crate) physical_presence: bool,
+    /// The commands that need physical presence when authorized by the platform
+    /// (`TPM2_PP_Commands`; persistent), see [`crate::command::pp`].
+    pub(crate) pp_list: crate::command::pp::PpList,
     pub(crate) objects: Objects,
     /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
     pub(crate) primary_cache: PrimaryCache,
@@ -247,6 +253,8 @@ impl<P: Platform> Tpm<P> {
             saved_pcrs: None,
             pcr_auth: AuthValue::empty(),
             pcr_policy: None,
+            physical_presence: false,
+            pp_list: crate::command::pp::PpList::default(),
             objects,
             primary_cache: PrimaryCache::default(),
             context_key,
@@ -294,6 +302,12 @@ impl<P: Platform> Tpm<P> {
     /// `TPM_SIGNAL_CANCEL_ON`/`_OFF`.
     pub fn set_cancel(&mut self, on: bool) {
         self.cancel = on;
+    }
+
+    /// `TPM_SIGNAL_PHYS_PRES_ON`/`_OFF`: a person asserts (or stops asserting) physical
+    /// presence at the platform. Off until signalled.
+    pub fn set_physical_presence(&mut self, on: bool) {
+        self.physical_presence = on;
     }
 
     /// True once `TPM2_Startup` has succeeded since the last `_TPM_Init`.

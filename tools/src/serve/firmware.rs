@@ -529,6 +529,10 @@ impl Backend for Firmware {
             signal::CANCEL_OFF
         });
     }
+    /// A confidential VM has no physical presence: the firmware's engine never sees it asserted.
+    fn set_physical_presence(&mut self, on: bool) {
+        log::debug!("physical presence {on}: not forwarded to the firmware");
+    }
 }
 
 impl Drop for Firmware {

@@ -14,6 +14,8 @@ pub trait Backend: Send {
     fn power_off(&mut self);
     /// Cancel signal on/off.
     fn set_cancel(&mut self, on: bool);
+    /// Physical-presence signal on/off.
+    fn set_physical_presence(&mut self, on: bool);
 }
 
 impl<P: vtpm::Platform + Send> Backend for vtpm::Tpm<P> {
@@ -29,6 +31,9 @@ impl<P: vtpm::Platform + Send> Backend for vtpm::Tpm<P> {
     fn set_cancel(&mut self, on: bool) {
         vtpm::Tpm::set_cancel(self, on)
     }
+    fn set_physical_presence(&mut self, on: bool) {
+        vtpm::Tpm::set_physical_presence(self, on)
+    }
 }
 
 /// Answers every command with a fixed 10-byte `TPM_RC_SUCCESS` response: the transport floor
@@ -43,6 +48,7 @@ impl Backend for Echo {
     fn power_on(&mut self) {}
     fn power_off(&mut self) {}
     fn set_cancel(&mut self, _on: bool) {}
+    fn set_physical_presence(&mut self, _on: bool) {}
 }
 
 /// Largest command and response seen since the last query, for the MS simulator's
@@ -153,6 +159,10 @@ impl Machine {
         self.backend.set_cancel(on);
     }
 
+    pub fn set_physical_presence(&mut self, on: bool) {
+        self.backend.set_physical_presence(on);
+    }
+
     /// Returns and clears the largest command/response sizes seen.
     pub fn take_largest(&mut self) -> LargestSizes {
         std::mem::take(&mut self.largest)
@@ -219,6 +229,7 @@ mod tests {
             self.0.lock().unwrap().push("off");
         }
         fn set_cancel(&mut self, _on: bool) {}
+        fn set_physical_presence(&mut self, _on: bool) {}
     }
 
     #[test]
@@ -259,6 +270,7 @@ mod tests {
         fn power_on(&mut self) {}
         fn power_off(&mut self) {}
         fn set_cancel(&mut self, _on: bool) {}
+        fn set_physical_presence(&mut self, _on: bool) {}
     }
 
     #[test]

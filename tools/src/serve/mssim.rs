@@ -150,11 +150,11 @@ fn signal<S: Read + Write>(
         SIGNAL_RESET | SIGNAL_RESTART => with_machine(&mut |m| m.tpm_init()),
         SIGNAL_CANCEL_ON => with_machine(&mut |m| m.set_cancel(true)),
         SIGNAL_CANCEL_OFF => with_machine(&mut |m| m.set_cancel(false)),
-        // NV availability, physical presence and the RSA key cache have no counterpart in the
-        // engine: NV is always available, no command needs physical presence, and keys are
-        // derived, not cached. Acknowledged as the reference does.
-        SIGNAL_NV_ON | SIGNAL_NV_OFF | SIGNAL_PHYS_PRES_ON | SIGNAL_PHYS_PRES_OFF
-        | SIGNAL_KEY_CACHE_ON | SIGNAL_KEY_CACHE_OFF => {
+        SIGNAL_PHYS_PRES_ON => with_machine(&mut |m| m.set_physical_presence(true)),
+        SIGNAL_PHYS_PRES_OFF => with_machine(&mut |m| m.set_physical_presence(false)),
+        // NV availability and the RSA key cache have no counterpart in the engine: NV is always
+        // available, and keys are derived, not cached. Acknowledged as the reference does.
+        SIGNAL_NV_ON | SIGNAL_NV_OFF | SIGNAL_KEY_CACHE_ON | SIGNAL_KEY_CACHE_OFF => {
             log::debug!("platform signal {code} acknowledged (no effect on this engine)");
             0
         }

@@ -159,6 +159,13 @@ impl<'c> Sessions<'c> {
                 .map(|(_, r)| *r)
                 .unwrap_or(AuthRole::None);
             let associated = self.associated[i];
+            // Physical presence first, whatever the session (reference `CheckAuthSession`).
+            if associated == Some(Handle::Platform)
+                && tpm.pp_list.requires(desc.cc)
+                && !tpm.physical_presence
+            {
+                return Err(Rc::Pp.session(n));
+            }
             if s.session_handle == Handle::Pw {
                 let Some(h) = associated else {
                     return Err(Rc::Handle.session(n));
@@ -597,7 +604,7 @@ fn check_policy<P: Platform>(tpm: &Tpm<P>, s: &Session, u: &PolicyUse<'_>) -> Re
             return Err(Rc::Locality);
         }
     }
-    if s.policy.physical_presence {
+    if s.policy.physical_presence && !tpm.physical_presence {
         return Err(Rc::Pp);
     }
     if let Some(want) = &s.policy.bound_hash {

@@ -106,11 +106,13 @@ pub(crate) fn get_capability<P: Platform>(
                 rsp.u32(d.attributes().bits())
             })?
         }
-        Cap::PpCommands | Cap::AuditCommands => {
-            list(rsp, &mut core::iter::empty::<&u32>(), 0, |rsp, v| {
-                rsp.u32(*v)
-            })?
+        Cap::PpCommands => {
+            let items = &mut tpm.pp_list.from(property);
+            list(rsp, items, count.min(MAX_CAP_CC), |rsp, cc| rsp.u32(cc.0))?
         }
+        Cap::AuditCommands => list(rsp, &mut core::iter::empty::<&u32>(), 0, |rsp, v| {
+            rsp.u32(*v)
+        })?,
         Cap::Pcrs => {
             // The property selects nothing here and must be zero, as in the reference.
             if property != 0 {

@@ -22,6 +22,7 @@ mod nv;
 mod object;
 mod pcr;
 mod policy;
+pub(crate) mod pp;
 mod random;
 mod rsa;
 mod session;
@@ -135,6 +136,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PcrAllocate => pcr::pcr_allocate,
         Cc::PcrSetAuthPolicy => pcr::pcr_set_auth_policy,
         Cc::PcrSetAuthValue => pcr::pcr_set_auth_value,
+        Cc::PpCommands => pp::pp_commands,
         Cc::Hash => hash::hash,
         Cc::HashSequenceStart => hash::hash_sequence_start,
         Cc::SequenceUpdate => hash::sequence_update,

@@ -280,8 +280,8 @@ pub(crate) fn policy_template<P: Platform>(
     Ok(())
 }
 
-/// `TPM2_PolicyPhysicalPresence`: this TPM has no physical presence; the assertion is recorded
-/// and can never be satisfied on use.
+/// `TPM2_PolicyPhysicalPresence`: the session will need physical presence asserted when it is
+/// used (never, inside a confidential VM).
 pub(crate) fn policy_physical_presence<P: Platform>(
     tpm: &mut Tpm<P>,
     cmd: &mut Command<'_>,
