@@ -193,7 +193,7 @@ fn get_capability_agrees() {
         v.push(c(
             "GetCapability(AUDIT_COMMANDS)",
             cmd::get_capability(Cap::AuditCommands, 0, 100),
-            View::Rc,
+            View::Full,
         ));
         v.push(c(
             "GetCapability(PCRS)",

@@ -176,6 +176,11 @@ pub struct Tpm<P: Platform> {
     /// The commands that need physical presence when authorized by the platform
     /// (`TPM2_PP_Commands`; persistent), see [`crate::command::pp`].
     pub(crate) pp_list: crate::command::pp::PpList,
+    /// Command audit: list, algorithm, digest and counter.
+    pub(crate) command_audit: crate::audit::CommandAudit,
+    /// The exclusive audit session (Part 1, "Session Audit"): the audit session that saw every command
+    /// since it became one (reference `g_exclusiveAuditSession`).
+    pub(crate) exclusive_audit: Option<tpm_proto::Handle>,
     pub(crate) objects: Objects,
     /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
     pub(crate) primary_cache: PrimaryCache,
@@ -255,6 +260,8 @@ impl<P: Platform> Tpm<P> {
             pcr_policy: None,
             physical_presence: false,
             pp_list: crate::command::pp::PpList::default(),
+            command_audit: crate::audit::CommandAudit::default(),
+            exclusive_audit: None,
             objects,
             primary_cache: PrimaryCache::default(),
             context_key,

@@ -10,6 +10,7 @@
 
 extern crate alloc;
 
+mod audit;
 mod command;
 mod context;
 pub mod crypto;

@@ -34,6 +34,9 @@ pub(crate) struct Session {
     pub policy_digest: Digest,
     /// Policy assertions that change how authorization is checked.
     pub policy: PolicyState,
+    /// The session audit digest once the session has been used for audit (`isAudit`); an HMAC
+    /// session only.
+    pub audit: Option<Digest>,
 }
 
 /// What policy commands have asserted on a policy session (Part 1, 19.7).

@@ -35,6 +35,17 @@ pub(super) fn signer<P: Platform>(
     select_sign_scheme(k, in_scheme).ok_or(Rc::Scheme.param(p_scheme))
 }
 
+/// The parameters of a report that has nothing but `qualifyingData` and `inScheme`
+/// (`TPM2_Certify`, `TPM2_GetTime`, the audit reports).
+pub(super) fn report_params<'c>(
+    cmd: &mut Command<'c>,
+) -> Result<(Tpm2bData<'c>, TpmtSigScheme), Rc> {
+    let qualifying_data: Tpm2bData<'c> = cmd.param()?;
+    let AllowNull(in_scheme): AllowNull<TpmtSigScheme> = cmd.param()?;
+    cmd.end()?;
+    Ok((qualifying_data, in_scheme))
+}
+
 /// `TPMS_CLOCK_INFO` as `TPM2_ReadClock` reports it.
 fn clock_info<P: Platform>(tpm: &Tpm<P>) -> Result<TpmsClockInfo, Rc> {
     let mut buf = [0u8; 17];
@@ -142,9 +153,7 @@ pub(crate) fn certify<P: Platform>(
     cmd: &mut Command<'_>,
     rsp: &mut Response<'_>,
 ) -> Result<(), Rc> {
-    let qualifying_data: Tpm2bData<'_> = cmd.param()?;
-    let AllowNull(in_scheme): AllowNull<TpmtSigScheme> = cmd.param()?;
-    cmd.end()?;
+    let (qualifying_data, in_scheme) = report_params(cmd)?;
     let sign_h = cmd.handle(1);
     let scheme = signer(tpm, sign_h, 2, in_scheme, 2)?;
     let (name, qn) = match tpm.objects.key(cmd.handle(0)) {
@@ -196,9 +205,7 @@ pub(crate) fn get_time<P: Platform>(
     cmd: &mut Command<'_>,
     rsp: &mut Response<'_>,
 ) -> Result<(), Rc> {
-    let qualifying_data: Tpm2bData<'_> = cmd.param()?;
-    let AllowNull(in_scheme): AllowNull<TpmtSigScheme> = cmd.param()?;
-    cmd.end()?;
+    let (qualifying_data, in_scheme) = report_params(cmd)?;
     let sign_h = cmd.handle(1);
     let scheme = signer(tpm, sign_h, 2, in_scheme, 2)?;
     let attested = TpmuAttest::Time(TpmsTimeAttestInfo {

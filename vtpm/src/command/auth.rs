@@ -33,9 +33,12 @@ pub(crate) struct Sessions<'c> {
     associated: [Option<Handle>; MAX_SESSIONS],
     /// authValue of the associated entity, captured before the command runs.
     auth: [Option<AuthValue>; MAX_SESSIONS],
-    /// Index of the session with `decrypt` / `encrypt` set.
+    /// Index of the session with `decrypt` / `encrypt` / `audit` set.
     decrypt: Option<usize>,
     encrypt: Option<usize>,
+    audit: Option<usize>,
+    /// cpHash per session hash algorithm (bank index), as the sessions were checked.
+    cp: [Option<Digest>; 4],
 }
 
 impl<'c> Sessions<'c> {
@@ -47,6 +50,8 @@ impl<'c> Sessions<'c> {
             auth: [None, None, None],
             decrypt: None,
             encrypt: None,
+            audit: None,
+            cp: [None; 4],
         }
     }
 
@@ -97,10 +102,6 @@ impl<'c> Sessions<'c> {
                 if session.kind == Se::Trial {
                     return Err(Rc::Attributes.session(n));
                 }
-                if a.attributes.contains(TpmaSession::AUDIT) {
-                    // Session audit is not implemented.
-                    return Err(Rc::Attributes.session(n));
-                }
                 if a.attributes.contains(TpmaSession::DECRYPT) {
                     if !desc.decrypt || s.decrypt.is_some() {
                         return Err(Rc::Attributes.session(n));
@@ -118,6 +119,21 @@ impl<'c> Sessions<'c> {
                         return Err(Rc::Symmetric.session(n));
                     }
                     s.encrypt = Some(i);
+                }
+                if a.attributes.contains(TpmaSession::AUDIT) {
+                    // One audit session, an HMAC session; a continuing audit session asking for
+                    // exclusivity must still have it (reference `RetrieveSessionData`).
+                    if s.audit.is_some() || session.kind != Se::Hmac {
+                        return Err(Rc::Attributes.session(n));
+                    }
+                    if !a.attributes.contains(TpmaSession::AUDIT_RESET)
+                        && session.audit.is_some()
+                        && a.attributes.contains(TpmaSession::AUDIT_EXCLUSIVE)
+                        && tpm.exclusive_audit != Some(a.session_handle)
+                    {
+                        return Err(Rc::Exclusive);
+                    }
+                    s.audit = Some(i);
                 }
             }
             s.list[i] = Some(a);
@@ -193,7 +209,7 @@ impl<'c> Sessions<'c> {
             if associated.is_none()
                 && !s
                     .attributes
-                    .intersects(TpmaSession::DECRYPT | TpmaSession::ENCRYPT)
+                    .intersects(TpmaSession::DECRYPT | TpmaSession::ENCRYPT | TpmaSession::AUDIT)
             {
                 return Err(Rc::Attributes.session(n));
             }
@@ -277,6 +293,7 @@ impl<'c> Sessions<'c> {
                 return Err(rc.session(n));
             }
         }
+        self.cp = cp_hashes;
         Ok(())
     }
 
@@ -387,7 +404,60 @@ impl<'c> Sessions<'c> {
                 }
             }
         }
+        // rpHash per session hash algorithm, over the response parameters as sent.
         let mut rp_hashes: [Option<Digest>; 4] = [None; 4];
+        let mut rp_hash = |alg: HashAlg| -> Digest {
+            *rp_hashes[crate::pcr::bank_index(alg)].get_or_insert_with(|| {
+                Hasher::digest(alg, &[&0u32.to_be_bytes(), &cc.0.to_be_bytes(), params])
+            })
+        };
+        // Whether each session's HMAC key holds the entity's authValue, as the command was
+        // authorized (before session audit unbinds a session).
+        let mut include = [false; MAX_SESSIONS];
+        let mut attributes = [TpmaSession::empty(); MAX_SESSIONS];
+        for (i, s) in self.iter() {
+            attributes[i] = s.attributes;
+            let Some(session) = tpm.sessions.get(s.session_handle) else {
+                continue;
+            };
+            include[i] = match self.associated[i] {
+                Some(_) if session.kind == Se::Policy => session.policy.auth_value,
+                Some(h) => session.bind != Some(bound_entity(tpm, h)),
+                None => false,
+            };
+        }
+        // Session audit (reference `UpdateAuditSessionStatus`): the first use, or a reset,
+        // starts the digest at zero, unbinds the session and makes it the exclusive audit
+        // session; a command with sessions but none auditing ends exclusivity.
+        match self.audit.and_then(|i| Some((i, self.list[i]?))) {
+            Some((i, s)) => {
+                let h = s.session_handle;
+                let session = tpm.sessions.get_mut(h).ok_or(Rc::Failure)?;
+                let alg = session.hash;
+                let cp = self.cp[crate::pcr::bank_index(alg)].ok_or(Rc::Failure)?;
+                let rp = rp_hash(alg);
+                let fresh =
+                    session.audit.is_none() || s.attributes.contains(TpmaSession::AUDIT_RESET);
+                let old = match session.audit {
+                    Some(d) if !fresh => d,
+                    _ => Digest::zero(alg),
+                };
+                if fresh {
+                    session.bind = None;
+                }
+                session.audit = Some(Hasher::digest(
+                    alg,
+                    &[old.as_bytes(), cp.as_bytes(), rp.as_bytes()],
+                ));
+                if fresh {
+                    tpm.exclusive_audit = Some(h);
+                } else if tpm.exclusive_audit != Some(h) {
+                    tpm.exclusive_audit = None;
+                }
+                attributes[i].set(TpmaSession::AUDIT_EXCLUSIVE, tpm.exclusive_audit == Some(h));
+            }
+            None => tpm.exclusive_audit = None,
+        }
         for (i, s) in self.iter() {
             if s.session_handle == Handle::Pw {
                 w.u16(0).map_err(size_err)?;
@@ -399,19 +469,8 @@ impl<'c> Sessions<'c> {
             let Some(session) = tpm.sessions.get(s.session_handle) else {
                 return Err(Rc::Failure);
             };
-            let slot = crate::pcr::bank_index(session.hash);
-            let rp = *rp_hashes[slot].get_or_insert_with(|| {
-                Hasher::digest(
-                    session.hash,
-                    &[&0u32.to_be_bytes(), &cc.0.to_be_bytes(), params],
-                )
-            });
-            let include_auth = match self.associated[i] {
-                Some(_) if session.kind == Se::Policy => session.policy.auth_value,
-                Some(h) => session.bind != Some(bound_entity(tpm, h)),
-                None => false,
-            };
-            let key_auth = if include_auth { auth[i].as_ref() } else { None };
+            let rp = rp_hash(session.hash);
+            let key_auth = if include[i] { auth[i].as_ref() } else { None };
             let mac = session_hmac(
                 session,
                 s.hmac.is_empty(),
@@ -420,10 +479,10 @@ impl<'c> Sessions<'c> {
                 session.nonce_tpm.as_bytes(),
                 s.nonce.0,
                 &[],
-                s.attributes.bits(),
+                attributes[i].bits(),
             );
             w.sized(session.nonce_tpm.as_bytes()).map_err(size_err)?;
-            w.u8(s.attributes.bits()).map_err(size_err)?;
+            w.u8(attributes[i].bits()).map_err(size_err)?;
             w.sized(mac.as_ref().map_or(&[][..], |d| d.as_bytes()))
                 .map_err(size_err)?;
         }
@@ -485,7 +544,7 @@ fn name_hash<P: Platform>(
 }
 
 /// cpHash (Part 1, 18.7): `H(commandCode || Name1 || Name2 || Name3 || parameters)`.
-fn cp_hash<P: Platform>(
+pub(crate) fn cp_hash<P: Platform>(
     tpm: &Tpm<P>,
     alg: HashAlg,
     cc: Cc,

@@ -110,9 +110,13 @@ pub(crate) fn get_capability<P: Platform>(
             let items = &mut tpm.pp_list.from(property);
             list(rsp, items, count.min(MAX_CAP_CC), |rsp, cc| rsp.u32(cc.0))?
         }
-        Cap::AuditCommands => list(rsp, &mut core::iter::empty::<&u32>(), 0, |rsp, v| {
-            rsp.u32(*v)
-        })?,
+        Cap::AuditCommands => {
+            let audit = &tpm.command_audit;
+            let items = &mut COMMANDS
+                .iter()
+                .filter(|d| d.cc.0 >= property && audit.audits(d.cc));
+            list(rsp, items, count.min(MAX_CAP_CC), |rsp, d| rsp.u32(d.cc.0))?
+        }
         Cap::Pcrs => {
             // The property selects nothing here and must be zero, as in the reference.
             if property != 0 {
@@ -362,8 +366,8 @@ fn properties<P: Platform>(tpm: &Tpm<P>) -> [(Pt, u32); PROPERTY_COUNT] {
         (Pt::LockoutInterval, tpm.da.recovery_time),
         (Pt::LockoutRecovery, tpm.da.lockout_recovery),
         (Pt::NvWriteRecovery, 0),
-        (Pt::AuditCounter0, 0),
-        (Pt::AuditCounter1, 0),
+        (Pt::AuditCounter0, (tpm.command_audit.counter >> 32) as u32),
+        (Pt::AuditCounter1, tpm.command_audit.counter as u32),
     ]
 }
 

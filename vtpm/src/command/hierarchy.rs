@@ -61,6 +61,7 @@ pub(crate) fn clear<P: Platform>(
     tpm.clock.base_ms = tpm.platform.monotonic_ms();
     tpm.clock.reset_count = 0;
     tpm.clock.restart_count = 0;
+    tpm.command_audit.counter = 0;
     tpm.pcr_auth = AuthValue::empty();
     tpm.pcrs.changed(0);
     Ok(())

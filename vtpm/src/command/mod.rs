@@ -8,6 +8,7 @@
 //! authorization), then parameters (numbered errors, `TPM_RC_SIZE` for trailing bytes).
 
 mod attest;
+mod audit;
 mod auth;
 mod capability;
 mod clock;
@@ -137,6 +138,9 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PcrSetAuthPolicy => pcr::pcr_set_auth_policy,
         Cc::PcrSetAuthValue => pcr::pcr_set_auth_value,
         Cc::PpCommands => pp::pp_commands,
+        Cc::SetCommandCodeAuditStatus => audit::set_command_code_audit_status,
+        Cc::GetCommandAuditDigest => audit::get_command_audit_digest,
+        Cc::GetSessionAuditDigest => audit::get_session_audit_digest,
         Cc::Hash => hash::hash,
         Cc::HashSequenceStart => hash::hash_sequence_start,
         Cc::SequenceUpdate => hash::sequence_update,
@@ -313,6 +317,11 @@ fn run<P: Platform>(
     };
     let raw_params = r.rest();
     sessions.authorize(tpm, desc, &handles, locality, raw_params)?;
+    // Command audit: the cpHash in the audit algorithm, over the parameters as received.
+    let audit_cp = tpm.command_audit.audits(hdr.cc).then(|| {
+        let alg = tpm.command_audit.alg();
+        auth::cp_hash(tpm, alg, hdr.cc, &handles, desc, raw_params)
+    });
 
     // The first parameter is decrypted in a copy of the parameter area. The buffer is only
     // initialized (zeroed) when a session decrypts: zeroing 4 KiB for every command was a
@@ -357,6 +366,17 @@ fn run<P: Platform>(
         let mut w = Writer::new(rest);
         sessions.respond(tpm, hdr.cc, params_out, &mut w)?;
         total += w.len();
+    } else if !desc.no_sessions {
+        // A command that could have had an audit session ran without: exclusivity ends.
+        tpm.exclusive_audit = None;
+    }
+    if let Some(cp) = audit_cp {
+        let out = body.get(..param_len).ok_or(Rc::Failure)?;
+        let rp = crate::crypto::Hasher::digest(
+            tpm.command_audit.alg(),
+            &[&0u32.to_be_bytes(), &hdr.cc.0.to_be_bytes(), out],
+        );
+        tpm.command_audit.record(&cp, &rp);
     }
     let mut w = Writer::new(head);
     let tag = if with_sessions {

@@ -118,8 +118,14 @@ pub(crate) fn start_auth_session<P: Platform>(
         bind: bound,
         policy_digest: Digest::zero(hash),
         policy: PolicyState::default(),
+        audit: None,
     };
-    rsp.handle = Some(tpm.sessions.insert(session)?);
+    let h = tpm.sessions.insert(session)?;
+    // A handle freed by an exclusive audit session names a new session now.
+    if tpm.exclusive_audit == Some(h) {
+        tpm.exclusive_audit = None;
+    }
+    rsp.handle = Some(h);
     rsp.sized(nonce_tpm.as_bytes())
 }
 

@@ -37,6 +37,8 @@ pub(crate) fn startup<P: Platform>(
             }
             tpm.clock.reset_count = tpm.clock.reset_count.wrapping_add(1);
             tpm.clock.restart_count = 0;
+            tpm.command_audit.restart();
+            tpm.exclusive_audit = None;
             tpm.pcrs.reset_all(cmd.locality, true);
         }
         Su::State if orderly_state => {
