@@ -1,8 +1,8 @@
 //! Keys moving between TPMs and sessions keyed to them, through tpm2-tools against each
 //! endpoint: credentials made in software (as a Keylime registrar does) and by the TPM and
 //! activated with the EK under a PolicySecret session, duplication to another parent (with and
-//! without an inner wrapper) and import, keys imported from PEM files, and sessions salted with
-//! loaded RSA and ECC keys.
+//! without an inner wrapper) and import, keys imported from PEM files, sessions salted with
+//! loaded RSA and ECC keys, and the two-phase ECC key exchange.
 
 use evtpm_tests::{each_endpoint, show, tpm2, tpm2_ok_flushed as ok, Endpoint, Server, TempDir};
 
@@ -309,5 +309,70 @@ fn sessions_salted_with_loaded_keys() {
             assert_eq!(r.trim().len(), 16, "{ep}: {alg}: {r}");
             ok(&s, &["flushcontext", &session]);
         }
+    });
+}
+
+/// The two-phase key exchange as tpm2-tools' manual page runs it: an ECDH key, an ephemeral
+/// key from `tpm2_ecephemeral`, a peer key from `tpm2_ecdhkeygen` (whose Z with the TPM key is
+/// the static-static Z1 of `tpm2_zgen2phase`), and a counter that works once.
+#[test]
+fn two_phase_key_exchange_with_tpm2_tools() {
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("zgen");
+        let (prim, key) = (p(&dir, "prim.ctx"), p(&dir, "key.ctx"));
+        ok(&s, &["createprimary", "-C", "o", "-c", &prim]);
+        ok(
+            &s,
+            &[
+                "create",
+                "-C",
+                &prim,
+                "-G",
+                "ecc256:ecdh",
+                "-u",
+                &p(&dir, "key.pub"),
+                "-r",
+                &p(&dir, "key.priv"),
+                "-c",
+                &key,
+            ],
+        );
+        let (q, ctr) = (p(&dir, "ecc.q"), p(&dir, "ecc.ctr"));
+        ok(&s, &["ecephemeral", "-u", &q, "-t", &ctr, "ecc256"]);
+        let (peer_pub, peer_z) = (p(&dir, "peer.pub"), p(&dir, "peer.z"));
+        ok(
+            &s,
+            &["ecdhkeygen", "-c", &key, "-u", &peer_pub, "-o", &peer_z],
+        );
+        // The counter file holds the UINT16 big-endian; tpm2_zgen2phase takes the number.
+        let ctr = std::fs::read(&ctr).expect("counter file");
+        let ctr = u16::from_be_bytes([ctr[0], ctr[1]]).to_string();
+        let (z1, z2) = (p(&dir, "z1"), p(&dir, "z2"));
+        let zgen = [
+            "zgen2phase",
+            "-c",
+            &key,
+            "--static-public",
+            &peer_pub,
+            "--ephemeral-public",
+            &q,
+            "-t",
+            &ctr,
+            "--output-Z1",
+            &z1,
+            "--output-Z2",
+            &z2,
+        ];
+        ok(&s, &zgen);
+        let read = |f: &str| std::fs::read(f).expect("point file");
+        assert_eq!(read(&z1), read(&peer_z), "{ep}: Z1 = dsA·(e·G) = e·QsA");
+        assert_eq!(
+            read(&z2).len(),
+            read(&z1).len(),
+            "{ep}: Z2 is a P-256 point"
+        );
+        let again = tpm2(&s, &zgen);
+        assert!(!again.status.success(), "{ep}: the counter was used up");
     });
 }

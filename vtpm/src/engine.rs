@@ -181,6 +181,8 @@ pub struct Tpm<P: Platform> {
     /// The exclusive audit session (Part 1, "Session Audit"): the audit session that saw every command
     /// since it became one (reference `g_exclusiveAuditSession`).
     pub(crate) exclusive_audit: Option<tpm_proto::Handle>,
+    /// The commit counter of two-phase ECC operations (`TPM2_EC_Ephemeral`).
+    pub(crate) commit: crate::commit::Commit,
     pub(crate) objects: Objects,
     /// Recently derived primary objects (`TPM2_CreatePrimary` of a template seen before).
     pub(crate) primary_cache: PrimaryCache,
@@ -235,6 +237,10 @@ impl<P: Platform> Tpm<P> {
         platform
             .entropy(&mut context_key[..])
             .map_err(|_| ManufactureError::Entropy)?;
+        let mut commit_nonce = Zeroizing::new([0u8; 32]);
+        platform
+            .entropy(&mut commit_nonce[..])
+            .map_err(|_| ManufactureError::Entropy)?;
         let sessions = crate::session::Sessions::new(config.max_sessions);
         let nv = Nv::new(config.nv_bytes);
         Ok(Tpm {
@@ -262,6 +268,7 @@ impl<P: Platform> Tpm<P> {
             pp_list: crate::command::pp::PpList::default(),
             command_audit: crate::audit::CommandAudit::default(),
             exclusive_audit: None,
+            commit: crate::commit::Commit::new(&commit_nonce),
             objects,
             primary_cache: PrimaryCache::default(),
             context_key,

@@ -12,6 +12,7 @@ extern crate alloc;
 
 mod audit;
 mod command;
+mod commit;
 mod context;
 pub mod crypto;
 mod da;

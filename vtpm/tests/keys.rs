@@ -287,6 +287,98 @@ fn hmac_and_hmac_sequence_agree() {
     assert_eq!(rc(&exec(&mut t, &auth_cmd(0x155, &[s], &[b""], &p))), 0x19C);
 }
 
+/// `TPM2B_ECC_POINT` of a P-256 public key.
+fn tpm_point(pk: &p256::PublicKey) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let e = pk.to_encoded_point(false);
+    let mut v = b2(e.x().unwrap());
+    v.extend(b2(e.y().unwrap()));
+    b2(&v)
+}
+
+/// A P-256 public key from a `TPMS_ECC_POINT` (x and y as TPM2Bs).
+fn p256_point(x: &[u8], y: &[u8]) -> p256::PublicKey {
+    let mut sec1 = vec![4u8];
+    sec1.extend(x);
+    sec1.extend(y);
+    p256::PublicKey::from_sec1_bytes(&sec1).unwrap()
+}
+
+/// `(x, y)` of a `TPM2B_ECC_POINT` read from `rd`.
+fn read_point(rd: &mut Rd<'_>) -> (Vec<u8>, Vec<u8>) {
+    let all = rd.b2();
+    let mut p = Rd { b: all, at: 0 };
+    (p.b2().to_vec(), p.b2().to_vec())
+}
+
+#[test]
+fn two_phase_key_exchange_agrees_with_the_peer() {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut t = started();
+    let srk = srk(&mut t);
+    let attrs = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN | USER_WITH_AUTH | DECRYPT;
+    let template = ecc_template(attrs, SYM_NULL, &hex("0019 000b"), 3);
+    let k = create_loaded_key(&mut t, srk, b"", &template);
+    let r = exec(&mut t, &plain_cmd(0x173, &[k], &[])); // ReadPublic
+    let mut rd = Rd::params(&r, false);
+    let public = rd.b2().to_vec();
+    let (qx, qy) = (
+        &public[public.len() - 68 + 2..public.len() - 34],
+        &public[public.len() - 32..],
+    );
+    let qs_a = p256_point(qx, qy);
+
+    // The TPM's ephemeral key.
+    let r = exec(&mut t, &plain_cmd(0x18E, &[], &[0, 3]));
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let (ex, ey) = read_point(&mut rd);
+    let qe_a = p256_point(&ex, &ey);
+    let counter = rd.u16();
+
+    // The peer's static and ephemeral keys.
+    let ds_b = p256::SecretKey::from_slice(&[0x21; 32]).unwrap();
+    let de_b = p256::SecretKey::from_slice(&[0x43; 32]).unwrap();
+    let mut p = tpm_point(&ds_b.public_key());
+    p.extend(tpm_point(&de_b.public_key()));
+    p.extend(hex("0019"));
+    p.extend(counter.to_be_bytes());
+    let zgen = auth_cmd(0x18D, &[k], &[b""], &p);
+    let r = exec(&mut t, &zgen);
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let (z1x, z1y) = read_point(&mut rd);
+    let (z2x, z2y) = read_point(&mut rd);
+    let shared = |d: &p256::SecretKey, q: &p256::PublicKey| {
+        let z = (q.to_projective() * *d.to_nonzero_scalar()).to_affine();
+        let e = z.to_encoded_point(false);
+        (e.x().unwrap().to_vec(), e.y().unwrap().to_vec())
+    };
+    assert_eq!((z1x, z1y), shared(&ds_b, &qs_a), "Z1 = dsB·QsA = dsA·QsB");
+    assert_eq!((z2x, z2y), shared(&de_b, &qe_a), "Z2 = deB·QeA = deA·QeB");
+
+    // The count is used up: TPM_RC_VALUE on parameter 4; so is one never committed.
+    assert_eq!(rc(&exec(&mut t, &zgen)), 0x4C4);
+    // ECMQV is not implemented: TPM_RC_SCHEME on parameter 3.
+    let mut p = tpm_point(&ds_b.public_key());
+    p.extend(tpm_point(&de_b.public_key()));
+    p.extend(hex("001D"));
+    p.extend(counter.to_be_bytes());
+    assert_eq!(rc(&exec(&mut t, &auth_cmd(0x18D, &[k], &[b""], &p))), 0x3D2);
+    // A storage key cannot: TPM_RC_ATTRIBUTES on handle 1.
+    let r = exec(&mut t, &plain_cmd(0x18E, &[], &[0, 3]));
+    let mut p = tpm_point(&ds_b.public_key());
+    p.extend(tpm_point(&de_b.public_key()));
+    p.extend(hex("0019"));
+    p.extend(&r[r.len() - 2..]); // the new counter
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x18D, &[srk], &[b""], &p))),
+        0x182
+    );
+    // An unsupported curve: TPM_RC_CURVE on parameter 1.
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x18E, &[], &[0, 0x10]))), 0x1E6);
+}
+
 #[test]
 fn ecdh_keygen_and_zgen_agree() {
     let mut t = started();

@@ -1,5 +1,6 @@
-//! ECC commands (Part 3, sections 14.6, 14.7 and 14.9): `TPM2_ECDH_KeyGen`, `TPM2_ECDH_ZGen`,
-//! `TPM2_ECC_Parameters`.
+//! ECC commands (Part 3, section 14): `TPM2_ECDH_KeyGen`, `TPM2_ECDH_ZGen`,
+//! `TPM2_ECC_Parameters`, and the two-phase key exchange `TPM2_EC_Ephemeral` and
+//! `TPM2_ZGen_2Phase`.
 
 use super::{Command, Response};
 use crate::crypto::{ecc, EccCurve, EccPoint};
@@ -134,4 +135,78 @@ pub(crate) fn ecc_parameters<P: Platform>(
         rsp.sized(buf.get(..n).ok_or(Rc::Failure)?)?;
     }
     rsp.sized(&[1])
+}
+
+/// The crypto curve of a `TPMI_ECC_CURVE`.
+fn crypto_curve(c: TpmiEccCurve) -> Result<EccCurve, Rc> {
+    EccCurve::from_tpm(c.curve().0).ok_or(Rc::Curve.param(1))
+}
+
+/// A `TPM2B_ECC_POINT` parameter as a point.
+fn point(p: &Tpm2bEccPoint<'_>) -> EccPoint {
+    EccPoint {
+        x: p.point.x.0.to_vec(),
+        y: p.point.y.0.to_vec(),
+    }
+}
+
+/// `TPM2_EC_Ephemeral(curveID)` → `Q`, `counter` (Part 3, 14.8): the public point `Q = r·G` of
+/// an ephemeral key the TPM can recompute once from `counter` ([`crate::commit`]).
+pub(crate) fn ec_ephemeral<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let curve: TpmiEccCurve = cmd.param()?;
+    cmd.end()?;
+    let curve = crypto_curve(curve)?;
+    let r = tpm.commit.r(curve, None).ok_or(Rc::NoResult)?;
+    let q = r.public()?;
+    let counter = tpm.commit.commit();
+    write_point(rsp, &q)?;
+    rsp.u16(counter)
+}
+
+/// `TPM2_ZGen_2Phase(keyA; inQsB, inQeB, inScheme, counter)` → `outZ1`, `outZ2` (Part 3,
+/// 14.7): the TPM's half of a two-phase key exchange with its static key `keyA` and the
+/// ephemeral key committed by `TPM2_EC_Ephemeral` (`counter`). For `TPM_ALG_ECDH` (the Full
+/// Unified Model, SP 800-56A C(2e, 2s)) `Z1 = dsA·QsB` and `Z2 = r·QeB`; ECMQV and SM2 are not
+/// implemented (`TPM_RC_SCHEME`, as for any other value, on `inScheme`). The count is used up.
+pub(crate) fn zgen_2phase<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let qs_b: Tpm2bEccPoint<'_> = cmd.param()?;
+    let qe_b: Tpm2bEccPoint<'_> = cmd.param()?;
+    let scheme = AlgId(cmd.param::<u16>()?);
+    if scheme != AlgId::EcDh {
+        return Err(Rc::Scheme.param(3));
+    }
+    let counter: u16 = cmd.param()?;
+    cmd.end()?;
+    let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
+    // The key's scheme, if any, must be the one asked for: a mismatch is on inScheme here.
+    let (curve, _) = ecdh_key(k).map_err(|rc| {
+        if rc == Rc::Scheme.handle(1) {
+            Rc::Scheme.param(3)
+        } else {
+            rc
+        }
+    })?;
+    let Some(KeyMaterial::Ecc(d)) = k.sensitive.as_ref().map(|s| &s.key) else {
+        return Err(Rc::Key.handle(1));
+    };
+    let (qs_b, qe_b) = (point(&qs_b), point(&qe_b));
+    ecc::check_point(curve, &qs_b).map_err(|_| Rc::EccPoint.param(1))?;
+    ecc::check_point(curve, &qe_b).map_err(|_| Rc::EccPoint.param(2))?;
+    let r = tpm
+        .commit
+        .r(curve, Some(counter))
+        .ok_or(Rc::Value.param(4))?;
+    let z1 = d.ecdh(&qs_b).map_err(|e| e.rc().param(1))?;
+    let z2 = r.ecdh(&qe_b).map_err(|e| e.rc().param(2))?;
+    tpm.commit.end(counter);
+    write_point(rsp, &z1)?;
+    write_point(rsp, &z2)
 }

@@ -139,6 +139,8 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PcrSetAuthValue => pcr::pcr_set_auth_value,
         Cc::PpCommands => pp::pp_commands,
         Cc::SetCommandCodeAuditStatus => audit::set_command_code_audit_status,
+        Cc::EcEphemeral => ecc::ec_ephemeral,
+        Cc::ZGen2Phase => ecc::zgen_2phase,
         Cc::GetCommandAuditDigest => audit::get_command_audit_digest,
         Cc::GetSessionAuditDigest => audit::get_session_audit_digest,
         Cc::Hash => hash::hash,

@@ -31,6 +31,11 @@ pub(crate) fn startup<P: Platform>(
             tpm.platform
                 .entropy(&mut tpm.context_key[..])
                 .map_err(|_| Rc::Failure)?;
+            let mut commit_nonce = zeroize::Zeroizing::new([0u8; 32]);
+            tpm.platform
+                .entropy(&mut commit_nonce[..])
+                .map_err(|_| Rc::Failure)?;
+            tpm.commit = crate::commit::Commit::new(&commit_nonce);
             tpm.sessions.flush_all();
             if tpm.da.lockout_recovery == 0 {
                 tpm.da.lockout_auth_enabled = true;
