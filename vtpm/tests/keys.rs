@@ -602,6 +602,83 @@ fn external_ecc_public(d: &[u8; 32]) -> Vec<u8> {
 }
 
 #[test]
+fn rewrap_moves_a_duplicate_between_parents() {
+    let mut t = started();
+    let srk = srk(&mut t);
+    let other = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &rsa_template(STORAGE, AES128_CFB, SCHEME_NULL, 2048),
+    );
+    // A software-made duplicate without wrappers: TPM2B_SENSITIVE of an external P-256 key.
+    let d = [0x11u8; 32];
+    let public = external_ecc_public(&d);
+    let name = name_of(&public);
+    let mut sens = hex("0023");
+    sens.extend(b2(b"pw"));
+    sens.extend(b2(&[0u8; 32]));
+    sens.extend(b2(&d));
+    let blob = b2(&sens);
+    let rewrap = |t: &mut T, old: u32, new: u32, dup: &[u8], seed: &[u8]| {
+        let mut p = b2(dup);
+        p.extend(b2(&name));
+        p.extend(b2(seed));
+        exec(t, &auth_cmd(0x152, &[old, new], &[b""], &p))
+    };
+    let import = |t: &mut T, parent: u32, dup: &[u8], seed: &[u8]| {
+        let mut p = b2(b"");
+        p.extend(b2(&public));
+        p.extend(b2(dup));
+        p.extend(b2(seed));
+        p.extend_from_slice(SYM_NULL);
+        let r = exec(t, &auth_cmd(0x156, &[parent], &[b""], &p));
+        assert_eq!(rc(&r), 0, "import");
+        let private = Rd::params(&r, false).b2().to_vec();
+        let r = load(t, parent, &private, &public);
+        assert_eq!(rc(&r), 0, "load");
+        assert_eq!(rc(&exec(t, &plain_cmd(0x165, &[handle(&r)], &[]))), 0);
+    };
+    // Outer wrapper on for the SRK, then moved to the RSA parent, then off again.
+    let r = rewrap(&mut t, NULL, srk, &blob, b"");
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let (dup1, seed1) = (rd.b2().to_vec(), rd.b2().to_vec());
+    assert_ne!(dup1, blob);
+    import(&mut t, srk, &dup1, &seed1);
+    let r = rewrap(&mut t, srk, other, &dup1, &seed1);
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    let (dup2, seed2) = (rd.b2().to_vec(), rd.b2().to_vec());
+    assert_eq!(seed2.len(), 256, "a seed encrypted to the RSA-2048 parent");
+    import(&mut t, other, &dup2, &seed2);
+    let r = rewrap(&mut t, other, NULL, &dup2, &seed2);
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(rd.b2(), &blob[..], "the inner blob comes back unchanged");
+    assert_eq!(rd.b2(), &[] as &[u8]);
+
+    // A seed without an old parent, or none with one: TPM_RC_HANDLE on oldParent.
+    assert_eq!(rc(&rewrap(&mut t, NULL, srk, &blob, &seed1)), 0x18B);
+    assert_eq!(rc(&rewrap(&mut t, srk, NULL, &dup1, b"")), 0x18B);
+    // A seed that is not the SRK's: TPM_RC_VALUE on inSymSeed.
+    assert_eq!(rc(&rewrap(&mut t, srk, NULL, &dup1, &seed2)), 0x3C4);
+    // A tampered outer wrapper: TPM_RC_INTEGRITY on inDuplicate.
+    let mut bad = dup1.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    assert_eq!(rc(&rewrap(&mut t, srk, NULL, &bad, &seed1)), 0x1DF);
+    // A new parent that is not a storage key: TPM_RC_TYPE on newParent.
+    let signer = create_loaded_key(
+        &mut t,
+        srk,
+        b"",
+        &ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    assert_eq!(rc(&rewrap(&mut t, NULL, signer, &blob, b"")), 0x28A);
+}
+
+#[test]
 fn import_of_an_unwrapped_duplicate() {
     let mut t = started();
     let srk = srk(&mut t);

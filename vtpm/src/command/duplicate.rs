@@ -1,4 +1,4 @@
-//! Duplication (Part 3, sections 13.1 and 13.3; Part 1, 23.3): `TPM2_Duplicate` and
+//! Duplication (Part 3, sections 13.1–13.3; Part 1, 23.3): `TPM2_Duplicate`, `TPM2_Rewrap` and
 //! `TPM2_Import`, byte-compatible with other TPMs and with software duplication
 //! (`tpm2_duplicate`, `tpm2_import`):
 //!
@@ -19,8 +19,8 @@ use crate::object::{object_name, LoadedKey, PublicKey};
 use alloc::vec;
 use alloc::vec::Vec;
 use tpm_proto::{
-    AllowNull, Handle, Rc, Reader, Tpm2bData, Tpm2bEncryptedSecret, Tpm2bPrivate, TpmaObject as A,
-    TpmtSensitive, TpmtSymDefObject, Unmarshal,
+    AllowNull, Handle, Rc, Reader, Tpm2bData, Tpm2bEncryptedSecret, Tpm2bName, Tpm2bPrivate,
+    TpmaObject as A, TpmtSensitive, TpmtSymDefObject, Unmarshal,
 };
 use zeroize::Zeroizing;
 
@@ -41,6 +41,26 @@ fn is_storage(k: &LoadedKey) -> bool {
     k.has(A::RESTRICTED | A::DECRYPT)
         && !k.has(A::SIGN_ENCRYPT)
         && matches!(k.public_key, PublicKey::Rsa(_) | PublicKey::Ecc(..))
+}
+
+/// The outer wrapper for `new_parent` (handle 2 of Duplicate and Rewrap) around `inner`, and
+/// the new seed encrypted to it; `inner` as it is, and no seed, without a new parent.
+fn outer_wrap<P: Platform>(
+    tpm: &mut Tpm<P>,
+    new_parent: Option<&LoadedKey>,
+    inner: &[u8],
+    name: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), Rc> {
+    let Some(np) = new_parent else {
+        return Ok((inner.to_vec(), Vec::new()));
+    };
+    let (seed, secret) = encrypt_secret(tpm, np, DUPLICATE)?;
+    let protector = Protector {
+        name_alg: np.name_alg.ok_or(Rc::Type.handle(2))?,
+        seed: &seed,
+        symmetric: np.symmetric(),
+    };
+    Ok((protector.seal_raw(inner, name, None)?, secret))
 }
 
 /// `TPM2_Duplicate(objectHandle, newParentHandle; encryptionKeyIn, symmetricAlg)` →
@@ -113,18 +133,7 @@ pub(crate) fn duplicate<P: Platform>(
             (w, out)
         }
     };
-    let (dup, sym_seed) = match &new_parent {
-        None => (inner.to_vec(), Vec::new()),
-        Some(np) => {
-            let (seed, secret) = encrypt_secret(tpm, np, DUPLICATE)?;
-            let protector = Protector {
-                name_alg: np.name_alg.ok_or(Rc::Type.handle(2))?,
-                seed: &seed,
-                symmetric: np.symmetric(),
-            };
-            (protector.seal_raw(&inner, name.as_bytes(), None)?, secret)
-        }
-    };
+    let (dup, sym_seed) = outer_wrap(tpm, new_parent.as_ref(), &inner, name.as_bytes())?;
     if dup.len() > Tpm2bPrivate::MAX || sym_seed.len() > Tpm2bEncryptedSecret::MAX {
         return Err(Rc::Size);
     }
@@ -204,4 +213,58 @@ pub(crate) fn import<P: Platform>(
     let sensitive = super::load::load_sensitive(None, &public.area, &s, 2, 3)?;
     let private = parent.wrap(tpm, &sensitive, name_alg, &name)?;
     rsp.sized(&private)
+}
+
+/// `TPM2_Rewrap(oldParent, newParent; inDuplicate, name, inSymSeed)` → `outDuplicate`,
+/// `outSymSeed` (Part 3, 13.2): takes the outer wrapper of a duplication blob off with
+/// `oldParent` (none for `TPM_RH_NULL`) and puts one on for `newParent` (none for
+/// `TPM_RH_NULL`), with a new seed. The inner wrapper, if any, is not touched. A seed without
+/// an old parent, or an old parent without a seed, is `TPM_RC_HANDLE` on `oldParent`; a parent
+/// that is not a storage key is `TPM_RC_TYPE`; a seed that does not decrypt is `TPM_RC_VALUE` on
+/// `inSymSeed` (reference `TPM2_Rewrap`).
+pub(crate) fn rewrap<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let dup: Tpm2bPrivate<'_> = cmd.param()?;
+    let name: Tpm2bName<'_> = cmd.param()?;
+    let sym_seed: Tpm2bEncryptedSecret<'_> = cmd.param()?;
+    cmd.end()?;
+    let (old_h, new_h) = (cmd.handle(0), cmd.handle(1));
+    if sym_seed.is_empty() != (old_h == Handle::Null) {
+        return Err(Rc::Handle.handle(1));
+    }
+    // A parent handle that names a storage key, or none for TPM_RH_NULL.
+    let storage = |tpm: &Tpm<P>, h: Handle, n: u32| -> Result<Option<LoadedKey>, Rc> {
+        if h == Handle::Null {
+            return Ok(None);
+        }
+        match tpm.objects.key(h) {
+            Some(k) if is_storage(k) => Ok(Some(k.clone())),
+            _ => Err(Rc::Type.handle(n)),
+        }
+    };
+    let old = storage(tpm, old_h, 1)?;
+    let new = storage(tpm, new_h, 2)?;
+    let inner = match &old {
+        None => Zeroizing::new(dup.0.to_vec()),
+        Some(old) => {
+            let seed = crate::entity::decrypt_secret(tpm, old_h, DUPLICATE, sym_seed.0)
+                .map_err(|_| Rc::Value.param(3))?;
+            Protector {
+                name_alg: old.name_alg.ok_or(Rc::Type.handle(1))?,
+                seed: &seed,
+                symmetric: old.symmetric(),
+            }
+            .open_raw(dup.0, name.0, false)
+            .map_err(|rc| rc.param(1))?
+        }
+    };
+    let (out, out_seed) = outer_wrap(tpm, new.as_ref(), &inner, name.0)?;
+    if out.len() > Tpm2bPrivate::MAX {
+        return Err(Rc::Value.param(1));
+    }
+    rsp.sized(&out)?;
+    rsp.sized(&out_seed)
 }
