@@ -312,6 +312,37 @@ fn sessions_salted_with_loaded_keys() {
     });
 }
 
+/// An ECC key of `alg` (a `tpm2_create -G` value) under an owner primary, loaded; returns its
+/// context and the path of its `TPM2B_PUBLIC`.
+fn ecc_key(s: &Server, dir: &TempDir, alg: &str) -> (String, String) {
+    let (prim, key, public) = (p(dir, "prim.ctx"), p(dir, "key.ctx"), p(dir, "key.pub"));
+    ok(s, &["createprimary", "-C", "o", "-c", &prim]);
+    ok(
+        s,
+        &[
+            "create",
+            "-C",
+            &prim,
+            "-G",
+            alg,
+            "-u",
+            &public,
+            "-r",
+            &p(dir, "key.priv"),
+            "-c",
+            &key,
+        ],
+    );
+    (key, public)
+}
+
+/// The number in a counter file of `tpm2_ecephemeral -t` / `tpm2_commit -t` (a big-endian
+/// UINT16), as the tools that use it take it.
+fn counter(path: &str) -> String {
+    let b = std::fs::read(path).expect("counter file");
+    u16::from_be_bytes([b[0], b[1]]).to_string()
+}
+
 /// The two-phase key exchange as tpm2-tools' manual page runs it: an ECDH key, an ephemeral
 /// key from `tpm2_ecephemeral`, a peer key from `tpm2_ecdhkeygen` (whose Z with the TPM key is
 /// the static-static Z1 of `tpm2_zgen2phase`), and a counter that works once.
@@ -320,24 +351,7 @@ fn two_phase_key_exchange_with_tpm2_tools() {
     each_endpoint(|ep| {
         let s = started(ep);
         let dir = TempDir::new("zgen");
-        let (prim, key) = (p(&dir, "prim.ctx"), p(&dir, "key.ctx"));
-        ok(&s, &["createprimary", "-C", "o", "-c", &prim]);
-        ok(
-            &s,
-            &[
-                "create",
-                "-C",
-                &prim,
-                "-G",
-                "ecc256:ecdh",
-                "-u",
-                &p(&dir, "key.pub"),
-                "-r",
-                &p(&dir, "key.priv"),
-                "-c",
-                &key,
-            ],
-        );
+        let (key, _) = ecc_key(&s, &dir, "ecc256:ecdh");
         let (q, ctr) = (p(&dir, "ecc.q"), p(&dir, "ecc.ctr"));
         ok(&s, &["ecephemeral", "-u", &q, "-t", &ctr, "ecc256"]);
         let (peer_pub, peer_z) = (p(&dir, "peer.pub"), p(&dir, "peer.z"));
@@ -345,9 +359,7 @@ fn two_phase_key_exchange_with_tpm2_tools() {
             &s,
             &["ecdhkeygen", "-c", &key, "-u", &peer_pub, "-o", &peer_z],
         );
-        // The counter file holds the UINT16 big-endian; tpm2_zgen2phase takes the number.
-        let ctr = std::fs::read(&ctr).expect("counter file");
-        let ctr = u16::from_be_bytes([ctr[0], ctr[1]]).to_string();
+        let ctr = counter(&ctr);
         let (z1, z2) = (p(&dir, "z1"), p(&dir, "z2"));
         let zgen = [
             "zgen2phase",
@@ -374,5 +386,87 @@ fn two_phase_key_exchange_with_tpm2_tools() {
         );
         let again = tpm2(&s, &zgen);
         assert!(!again.status.success(), "{ep}: the counter was used up");
+    });
+}
+
+/// An ECDAA signature as tpm2-tools makes one (`tpm2_commit`, then `tpm2_sign -s ecdaa
+/// --commit-index`): the Schnorr equation `s·G = E + T·Q`, `T = H(nonce || digest)`, holds with
+/// the commit's `E` and the key's `Q`, checked with the p256 crate; the count works once.
+#[test]
+fn ecdaa_signature_with_tpm2_tools() {
+    use p256::elliptic_curve::ops::Reduce;
+    use p256::elliptic_curve::PrimeField;
+    use p256::{AffinePoint, FieldBytes, ProjectivePoint, PublicKey, Scalar, U256};
+    use sha2::Digest;
+    let point = |x: &[u8], y: &[u8]| -> AffinePoint {
+        let mut sec1 = vec![4u8];
+        sec1.extend(x);
+        sec1.extend(y);
+        *PublicKey::from_sec1_bytes(&sec1)
+            .expect("point")
+            .as_affine()
+    };
+    // (x, y) of a TPMS_ECC_POINT at `b[at..]`.
+    let coords = |b: &[u8], at: usize| -> (Vec<u8>, Vec<u8>) {
+        let nx = usize::from(u16::from_be_bytes([b[at], b[at + 1]]));
+        let x = b[at + 2..at + 2 + nx].to_vec();
+        let at = at + 2 + nx;
+        let ny = usize::from(u16::from_be_bytes([b[at], b[at + 1]]));
+        (x, b[at + 2..at + 2 + ny].to_vec())
+    };
+    each_endpoint(|ep| {
+        let s = started(ep);
+        let dir = TempDir::new("ecdaa");
+        let (key, public) = ecc_key(&s, &dir, "ecc256:ecdaa");
+        let (e, ctr) = (p(&dir, "E.bin"), p(&dir, "count"));
+        ok(&s, &["commit", "-c", &key, "-u", &e, "-t", &ctr]);
+        let ctr = counter(&ctr);
+        let msg = p(&dir, "msg");
+        std::fs::write(&msg, b"signed with a commit").expect("message");
+        let sig = p(&dir, "sig");
+        let sign = [
+            "sign",
+            "-c",
+            &key,
+            "-g",
+            "sha256",
+            "-s",
+            "ecdaa",
+            "--commit-index",
+            &ctr,
+            "-o",
+            &sig,
+            &msg,
+        ];
+        ok(&s, &sign);
+        // TPMT_SIGNATURE: sigAlg, hash, nonce, s.
+        let b = std::fs::read(&sig).expect("signature");
+        assert_eq!(
+            &b[..4],
+            &[0x00, 0x1A, 0x00, 0x0B],
+            "{ep}: ECDAA with SHA-256"
+        );
+        let (nonce, sv) = coords(&b, 4);
+        // E from the commit (TPM2B_ECC_POINT) and Q from the key's TPM2B_PUBLIC (its end).
+        let eb = std::fs::read(&e).expect("E");
+        let (ex, ey) = coords(&eb, 2);
+        let pb = std::fs::read(&public).expect("public");
+        let n = pb.len();
+        let q = point(&pb[n - 66..n - 34], &pb[n - 32..]);
+        let digest = sha2::Sha256::digest(b"signed with a commit");
+        let t_hash = sha2::Sha256::new()
+            .chain_update(&nonce)
+            .chain_update(digest)
+            .finalize();
+        let t = <Scalar as Reduce<U256>>::reduce_bytes(&t_hash);
+        let sv = Scalar::from_repr(FieldBytes::clone_from_slice(&sv)).unwrap();
+        let lhs = (ProjectivePoint::GENERATOR * sv).to_affine();
+        let rhs =
+            (ProjectivePoint::from(point(&ex, &ey)) + ProjectivePoint::from(q) * t).to_affine();
+        assert_eq!(lhs, rhs, "{ep}: s·G = E + T·Q");
+        assert!(
+            !tpm2(&s, &sign).status.success(),
+            "{ep}: the count was used"
+        );
     });
 }

@@ -3,7 +3,9 @@
 //! an ephemeral point `Q = r·G` and a 16-bit counter; the TPM can later recompute `r` from the
 //! counter, once, for `TPM2_ZGen_2Phase`.
 //!
-//! `r` is `KDFa(SHA-256, commitNonce, "ECDAA Commit", "", count, bits)`, reduced by rejection:
+//! `r` is `KDFa(SHA-256, commitNonce, "ECDAA Commit", name, count, bits)`, reduced by rejection
+//! (`name` is the signing key's Name for `TPM2_Commit` and an ECDAA signature, empty for
+//! `TPM2_EC_Ephemeral`):
 //! the nonce is a secret drawn at every TPM Reset, so no two boots (or resets) share an `r`. A
 //! bitmap of the last 128 counts records which are outstanding; a count is cleared when used,
 //! and one older than 128 commits (or from before the reset) is refused.
@@ -42,9 +44,10 @@ impl Commit {
         }
     }
 
-    /// The key `r` of the next count, before [`Self::commit`] (`TPM2_EC_Ephemeral`), or of
-    /// the outstanding count `c`; `None` if `c` is not outstanding.
-    pub fn r(&self, curve: EccCurve, c: Option<u16>) -> Option<EccPrivate> {
+    /// The key `r` of the next count, before [`Self::commit`] (`TPM2_EC_Ephemeral`,
+    /// `TPM2_Commit`), or of the outstanding count `c`, for the key named `name`; `None` if `c`
+    /// is not outstanding.
+    pub fn r(&self, curve: EccCurve, c: Option<u16>, name: &[u8]) -> Option<EccPrivate> {
         let count = match c {
             None => self.counter,
             Some(c) => self.full_count(c)?,
@@ -58,7 +61,7 @@ impl Commit {
                 HashAlg::Sha256,
                 &self.nonce[..],
                 b"ECDAA Commit",
-                &[],
+                name,
                 &context,
                 bits,
                 out,
@@ -106,19 +109,30 @@ mod tests {
     #[test]
     fn a_count_gives_the_committed_r_once() {
         let mut c = Commit::new(&[7; 32]);
-        let before = c.r(EccCurve::NistP256, None).unwrap().scalar();
+        let before = c.r(EccCurve::NistP256, None, &[]).unwrap().scalar();
         let n = c.commit();
         assert_eq!(n, 0);
-        assert_eq!(c.r(EccCurve::NistP256, Some(n)).unwrap().scalar(), before);
+        assert_eq!(
+            c.r(EccCurve::NistP256, Some(n), &[]).unwrap().scalar(),
+            before
+        );
         assert!(
-            c.r(EccCurve::NistP256, Some(1)).is_none(),
+            c.r(EccCurve::NistP256, Some(1), &[]).is_none(),
             "not committed yet"
         );
         c.end(n);
-        assert!(c.r(EccCurve::NistP256, Some(n)).is_none(), "used");
+        assert!(c.r(EccCurve::NistP256, Some(n), &[]).is_none(), "used");
+        // Another key name gives another r.
+        assert_ne!(
+            c.r(EccCurve::NistP256, None, b"key").unwrap().scalar(),
+            before
+        );
         // Another nonce (another boot) gives another r for the same count.
         let other = Commit::new(&[8; 32]);
-        assert_ne!(other.r(EccCurve::NistP256, None).unwrap().scalar(), before);
+        assert_ne!(
+            other.r(EccCurve::NistP256, None, &[]).unwrap().scalar(),
+            before
+        );
     }
 
     #[test]
@@ -128,16 +142,21 @@ mod tests {
         for _ in 0..127 {
             c.commit();
         }
-        assert!(c.r(EccCurve::NistP384, Some(first)).is_some());
+        assert!(c.r(EccCurve::NistP384, Some(first), &[]).is_some());
         c.commit();
-        assert!(c.r(EccCurve::NistP384, Some(first)).is_none(), "too old");
+        assert!(
+            c.r(EccCurve::NistP384, Some(first), &[]).is_none(),
+            "too old"
+        );
         // Counts wrap at 16 bits; the bitmap still tells which are outstanding.
         for _ in 0..70_000 {
             let n = c.commit();
             c.end(n);
         }
         let n = c.commit();
-        assert!(c.r(EccCurve::NistP256, Some(n)).is_some());
-        assert!(c.r(EccCurve::NistP256, Some(n.wrapping_sub(1))).is_none());
+        assert!(c.r(EccCurve::NistP256, Some(n), &[]).is_some());
+        assert!(c
+            .r(EccCurve::NistP256, Some(n.wrapping_sub(1)), &[])
+            .is_none());
     }
 }

@@ -311,6 +311,145 @@ fn read_point(rd: &mut Rd<'_>) -> (Vec<u8>, Vec<u8>) {
     (p.b2().to_vec(), p.b2().to_vec())
 }
 
+/// The scalar `x mod n` of P-256 for big-endian bytes of any length.
+fn p256_scalar(b: &[u8]) -> p256::Scalar {
+    use num_bigint_dig::BigUint;
+    use p256::elliptic_curve::PrimeField;
+    let n = BigUint::parse_bytes(
+        b"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        16,
+    )
+    .unwrap();
+    let v = (BigUint::from_bytes_be(b) % n).to_bytes_be();
+    let mut f = [0u8; 32];
+    f[32 - v.len()..].copy_from_slice(&v);
+    p256::Scalar::from_repr(f.into()).unwrap()
+}
+
+#[test]
+fn ecdaa_commit_and_signature_verify_against_the_key() {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use p256::elliptic_curve::PrimeField;
+    let mut t = started();
+    // An external P-256 key with the ECDAA scheme (SHA-256, count 0), loaded with its scalar so
+    // that every point of the commit can be checked.
+    let d = [0x2Du8; 32];
+    let dk = p256::SecretKey::from_slice(&d).unwrap();
+    let q = dk.public_key();
+    let e = q.to_encoded_point(false);
+    let mut public = ecc_template(USER_WITH_AUTH | SIGN, SYM_NULL, &hex("001A 000B 0000"), 3);
+    public.truncate(public.len() - 4);
+    public.extend(b2(e.x().unwrap()));
+    public.extend(b2(e.y().unwrap()));
+    let mut sens = hex("0023");
+    sens.extend(b2(b""));
+    sens.extend(b2(b""));
+    sens.extend(b2(&d));
+    let mut p = b2(&sens);
+    p.extend(b2(&public));
+    p.extend(NULL.to_be_bytes());
+    let r = exec(&mut t, &plain_cmd(0x167, &[], &p));
+    assert_eq!(rc(&r), 0, "LoadExternal");
+    let key = handle(&r);
+
+    // M = (H(s2) mod p, y2): the first s2 whose hash is an x coordinate.
+    let (s2, m) = (0u8..)
+        .find_map(|i| {
+            let x = sha256(&[&[i]]);
+            let mut sec1 = vec![2u8];
+            sec1.extend(&x);
+            p256::PublicKey::from_sec1_bytes(&sec1)
+                .ok()
+                .map(|m| (vec![i], m))
+        })
+        .unwrap();
+    let me = m.to_encoded_point(false);
+    // Commit(P1 = M, s2, y2 = M.y): K = d·M, L = r·M, E = r·P1 = L.
+    let mut p = tpm_point(&m);
+    p.extend(b2(&s2));
+    p.extend(b2(me.y().unwrap()));
+    let r = exec(&mut t, &auth_cmd(0x18B, &[key], &[b""], &p));
+    assert_eq!(rc(&r), 0, "Commit");
+    let mut rd = Rd::params(&r, false);
+    let (kx, ky) = read_point(&mut rd);
+    let (lx, ly) = read_point(&mut rd);
+    let (ex, ey) = read_point(&mut rd);
+    let dm = (m.to_projective() * *dk.to_nonzero_scalar()).to_affine();
+    let dm = dm.to_encoded_point(false);
+    assert_eq!(
+        (&kx[..], &ky[..]),
+        (&dm.x().unwrap()[..], &dm.y().unwrap()[..]),
+        "K = d·M"
+    );
+    assert_eq!((&lx, &ly), (&ex, &ey), "L = r·M = E");
+    assert_eq!(rd.u16(), 0, "the first count after a reset");
+
+    // Commit() with nothing: K and L empty, E = r·G; then an ECDAA signature with its count.
+    let r = exec(
+        &mut t,
+        &auth_cmd(0x18B, &[key], &[b""], &hex("0004 0000 0000 0000 0000")),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(read_point(&mut rd), (vec![], vec![]));
+    assert_eq!(read_point(&mut rd), (vec![], vec![]));
+    let (ex, ey) = read_point(&mut rd);
+    let big_e = p256_point(&ex, &ey);
+    let count = rd.u16();
+    assert_eq!(count, 1);
+    let digest = sha256(&[b"ecdaa"]);
+    let mut scheme = hex("001A 000B");
+    scheme.extend(count.to_be_bytes());
+    let sign = auth_cmd(
+        0x15D,
+        &[key],
+        &[b""],
+        &sign_params(&digest, &scheme, NULL_TICKET),
+    );
+    let r = exec(&mut t, &sign);
+    assert_eq!(rc(&r), 0, "Sign ECDAA");
+    let mut rd = Rd::params(&r, false);
+    assert_eq!(rd.u16(), 0x001A);
+    assert_eq!(rd.u16(), 0x000B);
+    let (nonce, sig_s) = (rd.b2().to_vec(), rd.b2().to_vec());
+    // s·G = E + T·Q with T = H(nonce || digest) mod n.
+    let tt = p256_scalar(&sha256(&[&nonce, &digest]));
+    let s_scalar = p256::Scalar::from_repr(p256::FieldBytes::clone_from_slice(&sig_s)).unwrap();
+    let lhs = (p256::ProjectivePoint::GENERATOR * s_scalar).to_affine();
+    let rhs = (big_e.to_projective() + q.to_projective() * tt).to_affine();
+    assert_eq!(lhs, rhs, "the Schnorr equation");
+    // The count is used up; and VerifySignature cannot check an ECDAA signature.
+    assert_eq!(rc(&exec(&mut t, &sign)), 0x084);
+    let mut p = b2(&digest);
+    p.extend(hex("001A 000B"));
+    p.extend(b2(&nonce));
+    p.extend(b2(&sig_s));
+    assert_eq!(rc(&exec(&mut t, &plain_cmd(0x177, &[key], &p))), 0x2D2);
+    // An ECDSA key cannot commit: TPM_RC_SCHEME on the handle.
+    let parent = srk(&mut t);
+    let ecdsa = create_loaded_key(
+        &mut t,
+        parent,
+        b"",
+        &ecc_template(SIGNING, SYM_NULL, ECDSA_SHA256, 3),
+    );
+    assert_eq!(
+        rc(&exec(
+            &mut t,
+            &auth_cmd(0x18B, &[ecdsa], &[b""], &hex("0004 0000 0000 0000 0000"))
+        )),
+        0x192
+    );
+    // s2 without y2: TPM_RC_SIZE on y2.
+    let mut p = hex("0004 0000 0000");
+    p.extend(b2(&s2));
+    p.extend(b2(b""));
+    assert_eq!(
+        rc(&exec(&mut t, &auth_cmd(0x18B, &[key], &[b""], &p))),
+        0x3D5
+    );
+}
+
 #[test]
 fn two_phase_key_exchange_agrees_with_the_peer() {
     use p256::elliptic_curve::sec1::ToEncodedPoint;

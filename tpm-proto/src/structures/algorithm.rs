@@ -103,6 +103,7 @@ alg_interface!(
         RsaSsa = RsaSsa,
         RsaPss = RsaPss,
         EcDsa = EcDsa,
+        EcDaa = EcDaa,
         EcSchnorr = EcSchnorr,
     }
 );
@@ -122,6 +123,7 @@ alg_interface!(
         RsaPss = RsaPss,
         Oaep = Oaep,
         EcDsa = EcDsa,
+        EcDaa = EcDaa,
         EcDh = EcDh,
         EcSchnorr = EcSchnorr,
     }
@@ -141,7 +143,12 @@ alg_interface!(
 );
 alg_interface!(
     /// `TPMI_ALG_ECC_SCHEME` (table 2:170): `TPM_RC_SCHEME`.
-    TpmiAlgEccScheme, err = Rc::Scheme, { EcDsa = EcDsa, EcDh = EcDh, EcSchnorr = EcSchnorr }
+    TpmiAlgEccScheme, err = Rc::Scheme, {
+        EcDsa = EcDsa,
+        EcDaa = EcDaa,
+        EcDh = EcDh,
+        EcSchnorr = EcSchnorr,
+    }
 );
 alg_interface!(
     /// `TPMI_ALG_PUBLIC` (table 2:182): the object types, `TPM_RC_TYPE`.
@@ -304,7 +311,7 @@ mod tests {
         assert_eq!(TpmiAlgSymMode::from_bytes(&alg(AlgId::Cmac)), Err(Rc::Mode));
         assert_eq!(TpmiAlgKdf::from_bytes(&alg(AlgId::Kdf2)), Err(Rc::Kdf));
         assert_eq!(
-            TpmiAlgSigScheme::from_bytes(&alg(AlgId::EcDaa)),
+            TpmiAlgSigScheme::from_bytes(&alg(AlgId::Sm2)),
             Err(Rc::Scheme)
         );
         assert_eq!(

@@ -170,6 +170,30 @@ impl Marshal for TpmsSchemeHash {
     }
 }
 
+/// `TPMS_SCHEME_ECDAA` (table 2:142): the hash and the commit count of an ECDAA signature
+/// (`TPM2_Commit` returned the count).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsSchemeEcdaa {
+    pub hash_alg: HashAlg,
+    pub count: u16,
+}
+
+impl<'a> Unmarshal<'a> for TpmsSchemeEcdaa {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Rc> {
+        Ok(TpmsSchemeEcdaa {
+            hash_alg: r.read()?,
+            count: r.u16()?,
+        })
+    }
+}
+
+impl Marshal for TpmsSchemeEcdaa {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), WriteError> {
+        w.write(&self.hash_alg)?;
+        w.u16(self.count)
+    }
+}
+
 /// `TPMS_SCHEME_XOR` (table 2:145): the hash may not be NULL (as of rev 1.47), the KDF may.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsSchemeXor {
@@ -255,6 +279,7 @@ scheme!(
         RsaSsa(TpmsSchemeHash),
         RsaPss(TpmsSchemeHash),
         EcDsa(TpmsSchemeHash),
+        EcDaa(TpmsSchemeEcdaa),
         EcSchnorr(TpmsSchemeHash),
     }
 );
@@ -274,6 +299,7 @@ scheme!(
         RsaPss(TpmsSchemeHash),
         Oaep(TpmsSchemeHash),
         EcDsa(TpmsSchemeHash),
+        EcDaa(TpmsSchemeEcdaa),
         EcDh(TpmsSchemeHash),
         EcSchnorr(TpmsSchemeHash),
     }
@@ -298,6 +324,7 @@ scheme!(
     /// `TPMT_ECC_SCHEME` (table 2:172): the scheme of an ECC key.
     TpmtEccScheme, selector = TpmiAlgEccScheme, {
         EcDsa(TpmsSchemeHash),
+        EcDaa(TpmsSchemeEcdaa),
         EcDh(TpmsSchemeHash),
         EcSchnorr(TpmsSchemeHash),
     }
@@ -363,9 +390,17 @@ mod tests {
 
     #[test]
     fn scheme_selector_codes_follow_the_reference() {
+        // SM2 is not implemented; ECDAA carries a count after the hash.
         assert_eq!(
-            TpmtSigScheme::from_bytes(&[0x00, 0x1A, 0x00, 0x0B]),
+            TpmtSigScheme::from_bytes(&[0x00, 0x1B, 0x00, 0x0B]),
             Err(Rc::Scheme)
+        );
+        assert_eq!(
+            TpmtSigScheme::from_bytes(&[0x00, 0x1A, 0x00, 0x0B, 0x00, 0x07]),
+            Ok(TpmtSigScheme::EcDaa(TpmsSchemeEcdaa {
+                hash_alg: HashAlg::Sha256,
+                count: 7
+            }))
         );
         assert_eq!(
             TpmtRsaScheme::from_bytes(&[0x00, 0x18, 0x00, 0x0B]),

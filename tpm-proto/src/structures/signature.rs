@@ -66,6 +66,8 @@ pub enum TpmtSignature<'a> {
     RsaSsa(TpmsSignatureRsa<'a>),
     RsaPss(TpmsSignatureRsa<'a>),
     EcDsa(TpmsSignatureEcc<'a>),
+    /// `TPMS_SIGNATURE_ECDAA`: `signatureR` is the nonce, `signatureS` the Schnorr value.
+    EcDaa(TpmsSignatureEcc<'a>),
     EcSchnorr(TpmsSignatureEcc<'a>),
     Null,
 }
@@ -78,6 +80,7 @@ impl TpmtSignature<'_> {
             TpmtSignature::RsaSsa(_) => TpmiAlgSigScheme::RsaSsa,
             TpmtSignature::RsaPss(_) => TpmiAlgSigScheme::RsaPss,
             TpmtSignature::EcDsa(_) => TpmiAlgSigScheme::EcDsa,
+            TpmtSignature::EcDaa(_) => TpmiAlgSigScheme::EcDaa,
             TpmtSignature::EcSchnorr(_) => TpmiAlgSigScheme::EcSchnorr,
             TpmtSignature::Null => return AlgId::Null,
         };
@@ -93,6 +96,7 @@ impl<'a> UnmarshalNullable<'a> for TpmtSignature<'a> {
             Some(TpmiAlgSigScheme::RsaSsa) => TpmtSignature::RsaSsa(r.read()?),
             Some(TpmiAlgSigScheme::RsaPss) => TpmtSignature::RsaPss(r.read()?),
             Some(TpmiAlgSigScheme::EcDsa) => TpmtSignature::EcDsa(r.read()?),
+            Some(TpmiAlgSigScheme::EcDaa) => TpmtSignature::EcDaa(r.read()?),
             Some(TpmiAlgSigScheme::EcSchnorr) => TpmtSignature::EcSchnorr(r.read()?),
         })
     }
@@ -110,7 +114,9 @@ impl Marshal for TpmtSignature<'_> {
         match self {
             TpmtSignature::Hmac(h) => w.write(h),
             TpmtSignature::RsaSsa(s) | TpmtSignature::RsaPss(s) => w.write(s),
-            TpmtSignature::EcDsa(s) | TpmtSignature::EcSchnorr(s) => w.write(s),
+            TpmtSignature::EcDsa(s) | TpmtSignature::EcDaa(s) | TpmtSignature::EcSchnorr(s) => {
+                w.write(s)
+            }
             TpmtSignature::Null => Ok(()),
         }
     }
@@ -216,8 +222,9 @@ mod tests {
         };
         assert_eq!((s.signature_r.0, s.signature_s.0), (&[1u8][..], &[2u8][..]));
         assert_eq!(
-            TpmtSignature::from_bytes(&[0x00, 0x1A, 0x00, 0x0B]),
-            Err(Rc::Scheme)
+            TpmtSignature::from_bytes(&[0x00, 0x1B, 0x00, 0x0B]),
+            Err(Rc::Scheme),
+            "SM2"
         );
         assert_eq!(TpmtSignature::from_bytes(&[0x00, 0x10]), Err(Rc::Scheme));
         assert_eq!(

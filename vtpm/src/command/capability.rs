@@ -47,6 +47,7 @@ pub(crate) static ALGORITHMS: &[(AlgId, A)] = &[
         A::ASYMMETRIC.union(A::SIGNING).union(A::METHOD),
     ),
     (AlgId::EcDh, A::ASYMMETRIC.union(A::METHOD)),
+    (AlgId::EcDaa, A::ASYMMETRIC.union(A::SIGNING)),
     (AlgId::Kdf1Sp800_56a, A::HASH.union(A::METHOD)),
     (AlgId::Kdf1Sp800_108, A::HASH.union(A::METHOD)),
     (AlgId::Ecc, A::ASYMMETRIC.union(A::OBJECT)),

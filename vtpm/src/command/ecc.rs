@@ -1,13 +1,15 @@
 //! ECC commands (Part 3, section 14): `TPM2_ECDH_KeyGen`, `TPM2_ECDH_ZGen`,
-//! `TPM2_ECC_Parameters`, and the two-phase key exchange `TPM2_EC_Ephemeral` and
-//! `TPM2_ZGen_2Phase`.
+//! `TPM2_ECC_Parameters`, the two-phase key exchange `TPM2_EC_Ephemeral` and
+//! `TPM2_ZGen_2Phase`, and `TPM2_Commit`, the first phase of an ECDAA signature.
 
 use super::{Command, Response};
 use crate::crypto::{ecc, EccCurve, EccPoint};
 use crate::engine::{Platform, Tpm};
 use crate::object::{KeyMaterial, LoadedKey, PublicKey};
+use alloc::vec::Vec;
 use tpm_proto::{
-    AlgId, Rc, Tpm2bEccPoint, TpmaObject as A, TpmiEccCurve, TpmtEccScheme, TpmuPublicParms,
+    AlgId, Rc, Tpm2bEccParameter, Tpm2bEccPoint, Tpm2bSensitiveData, TpmaObject as A, TpmiEccCurve,
+    TpmiEccKeyExchange, TpmtEccScheme, TpmuPublicParms,
 };
 
 /// Writes a `TPM2B_ECC_POINT`.
@@ -160,7 +162,7 @@ pub(crate) fn ec_ephemeral<P: Platform>(
     let curve: TpmiEccCurve = cmd.param()?;
     cmd.end()?;
     let curve = crypto_curve(curve)?;
-    let r = tpm.commit.r(curve, None).ok_or(Rc::NoResult)?;
+    let r = tpm.commit.r(curve, None, &[]).ok_or(Rc::NoResult)?;
     let q = r.public()?;
     let counter = tpm.commit.commit();
     write_point(rsp, &q)?;
@@ -179,10 +181,8 @@ pub(crate) fn zgen_2phase<P: Platform>(
 ) -> Result<(), Rc> {
     let qs_b: Tpm2bEccPoint<'_> = cmd.param()?;
     let qe_b: Tpm2bEccPoint<'_> = cmd.param()?;
-    let scheme = AlgId(cmd.param::<u16>()?);
-    if scheme != AlgId::EcDh {
-        return Err(Rc::Scheme.param(3));
-    }
+    // TPMI_ECC_KEY_EXCHANGE: ECDH is the one implemented (TPM_RC_SCHEME for the others).
+    let _: TpmiEccKeyExchange = cmd.param()?;
     let counter: u16 = cmd.param()?;
     cmd.end()?;
     let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
@@ -202,11 +202,98 @@ pub(crate) fn zgen_2phase<P: Platform>(
     ecc::check_point(curve, &qe_b).map_err(|_| Rc::EccPoint.param(2))?;
     let r = tpm
         .commit
-        .r(curve, Some(counter))
+        .r(curve, Some(counter), &[])
         .ok_or(Rc::Value.param(4))?;
     let z1 = d.ecdh(&qs_b).map_err(|e| e.rc().param(1))?;
     let z2 = r.ecdh(&qe_b).map_err(|e| e.rc().param(2))?;
     tpm.commit.end(counter);
     write_point(rsp, &z1)?;
     write_point(rsp, &z2)
+}
+
+/// `TPM2_Commit(signHandle; P1, s2, y2)` → `K`, `L`, `E`, `counter` (Part 3, 19.2): the first
+/// phase of an ECDAA signature with the key, whose scheme must be ECDAA (`TPM_RC_SCHEME` on the
+/// handle otherwise). With `r` the committed nonce key ([`crate::commit`], bound to the key's
+/// Name): when `s2` and `y2` give a point `P2 = (H_nameAlg(s2) mod p, y2)`, `K = d·P2` and
+/// `L = r·P2`; `E = r·P1` when `P1` is given, `E = r·G` when neither is. The point left out is
+/// empty. `s2` without `y2` (or the reverse) is `TPM_RC_SIZE` on `y2`; a point off the curve is
+/// `TPM_RC_ECC_POINT` on its parameter (reference `TPM2_Commit`, `CryptEccCommitCompute`).
+pub(crate) fn commit<P: Platform>(
+    tpm: &mut Tpm<P>,
+    cmd: &mut Command<'_>,
+    rsp: &mut Response<'_>,
+) -> Result<(), Rc> {
+    let p1: Tpm2bEccPoint<'_> = cmd.param()?;
+    let s2: Tpm2bSensitiveData<'_> = cmd.param()?;
+    let y2: Tpm2bEccParameter<'_> = cmd.param()?;
+    cmd.end()?;
+    let k = tpm.objects.key(cmd.handle(0)).ok_or(Rc::Key.handle(1))?;
+    let (PublicKey::Ecc(curve, _), TpmuPublicParms::Ecc(parms)) = (&k.public_key, &k.parameters)
+    else {
+        return Err(Rc::Key.handle(1));
+    };
+    if !matches!(parms.scheme, TpmtEccScheme::EcDaa(_)) {
+        return Err(Rc::Scheme.handle(1));
+    }
+    if s2.is_empty() != y2.is_empty() {
+        return Err(Rc::Size.param(3));
+    }
+    let curve = *curve;
+    let name_alg = k.name_alg.ok_or(Rc::Key.handle(1))?;
+    let r = tpm
+        .commit
+        .r(curve, None, k.name.as_bytes())
+        .ok_or(Rc::NoResult)?;
+    let p2 = if s2.is_empty() {
+        None
+    } else {
+        // x2 = H(s2) mod p.
+        let mut buf = [0u8; 48];
+        let n = unhex(
+            if curve == EccCurve::NistP256 {
+                P256[0]
+            } else {
+                P384[0]
+            },
+            &mut buf,
+        )?;
+        let p = num_bigint_dig::BigUint::from_bytes_be(buf.get(..n).ok_or(Rc::Failure)?);
+        let h = crate::crypto::Hasher::digest(name_alg, &[s2.0]);
+        let x2 = num_bigint_dig::BigUint::from_bytes_be(h.as_bytes()) % p;
+        let point = EccPoint {
+            x: x2.to_bytes_be(),
+            y: y2.0.to_vec(),
+        };
+        ecc::check_point(curve, &point).map_err(|_| Rc::EccPoint.param(2))?;
+        Some(point)
+    };
+    let p1 = if !p1.point.x.0.is_empty() || !p1.point.y.0.is_empty() {
+        let point = point(&p1);
+        ecc::check_point(curve, &point).map_err(|_| Rc::EccPoint.param(1))?;
+        Some(point)
+    } else {
+        None
+    };
+    let empty = EccPoint {
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    let (mut big_k, mut big_l, mut big_e) = (empty.clone(), empty.clone(), empty);
+    if let Some(p2) = &p2 {
+        let Some(KeyMaterial::Ecc(d)) = k.sensitive.as_ref().map(|s| &s.key) else {
+            return Err(Rc::Key.handle(1));
+        };
+        big_k = d.ecdh(p2)?;
+        big_l = r.ecdh(p2)?;
+    }
+    match (&p1, &p2) {
+        (Some(p1), _) => big_e = r.ecdh(p1)?,
+        (None, None) => big_e = r.public()?,
+        (None, Some(_)) => {}
+    }
+    let counter = tpm.commit.commit();
+    write_point(rsp, &big_k)?;
+    write_point(rsp, &big_l)?;
+    write_point(rsp, &big_e)?;
+    rsp.u16(counter)
 }

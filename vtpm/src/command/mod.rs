@@ -140,6 +140,7 @@ pub(crate) fn handler<P: Platform>(cc: Cc) -> Option<Handler<P>> {
         Cc::PpCommands => pp::pp_commands,
         Cc::SetCommandCodeAuditStatus => audit::set_command_code_audit_status,
         Cc::EcEphemeral => ecc::ec_ephemeral,
+        Cc::Commit => ecc::commit,
         Cc::Rewrap => duplicate::rewrap,
         Cc::ZGen2Phase => ecc::zgen_2phase,
         Cc::GetCommandAuditDigest => audit::get_command_audit_digest,

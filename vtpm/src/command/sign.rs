@@ -33,6 +33,12 @@ pub(crate) enum SignatureOut {
         hash: HashAlg,
         sig: EccSignature,
     },
+    /// ECDAA: the nonce and the Schnorr value.
+    Ecdaa {
+        hash: HashAlg,
+        nonce: Vec<u8>,
+        s: Vec<u8>,
+    },
     Hmac {
         hash: HashAlg,
         mac: Digest,
@@ -55,6 +61,12 @@ impl SignatureOut {
                 rsp.sized(&sig.r)?;
                 rsp.sized(&sig.s)
             }
+            SignatureOut::Ecdaa { hash, nonce, s } => {
+                rsp.u16(AlgId::EcDaa.0)?;
+                rsp.u16(hash.alg().0)?;
+                rsp.sized(nonce)?;
+                rsp.sized(s)
+            }
             SignatureOut::Hmac { hash, mac } => {
                 rsp.u16(AlgId::Hmac.0)?;
                 rsp.u16(hash.alg().0)?;
@@ -76,6 +88,7 @@ fn object_sig_scheme(k: &LoadedKey) -> Result<TpmtSigScheme, ()> {
         },
         TpmuPublicParms::Ecc(p) => match p.scheme {
             TpmtEccScheme::EcDsa(h) => TpmtSigScheme::EcDsa(h),
+            TpmtEccScheme::EcDaa(e) => TpmtSigScheme::EcDaa(e),
             TpmtEccScheme::EcSchnorr(h) => TpmtSigScheme::EcSchnorr(h),
             TpmtEccScheme::Null => TpmtSigScheme::Null,
             _ => return Err(()),
@@ -108,10 +121,13 @@ pub(crate) fn select_sign_scheme(
     if !is_signing_key(Some(k)) {
         return None;
     }
+    // A requested scheme must be the key's scheme with its hash; an ECDAA count is the
+    // request's (the commit it signs with).
     match object_sig_scheme(k).ok()? {
         TpmtSigScheme::Null => (input != TpmtSigScheme::Null).then_some(input),
         own if input == TpmtSigScheme::Null => Some(own),
-        own => (own == input).then_some(input),
+        own => (own.scheme() == input.scheme() && scheme_hash(&own) == scheme_hash(&input))
+            .then_some(input),
     }
 }
 
@@ -123,6 +139,7 @@ pub(crate) fn scheme_hash(s: &TpmtSigScheme) -> Option<HashAlg> {
         | TpmtSigScheme::RsaPss(h)
         | TpmtSigScheme::EcDsa(h)
         | TpmtSigScheme::EcSchnorr(h) => Some(h.hash_alg),
+        TpmtSigScheme::EcDaa(e) => Some(e.hash_alg),
         TpmtSigScheme::Null => None,
     }
 }
@@ -159,6 +176,25 @@ pub(crate) fn sign_digest<P: Platform>(
             SignatureOut::Ecdsa {
                 hash: *hash_alg,
                 sig: d.sign(digest)?,
+            }
+        }
+        (KeyMaterial::Ecc(d), TpmtSigScheme::EcDaa(e)) => {
+            // Reference `BnSignEcdaa`: r from the commit, a random nonce, T = H(nonce ||
+            // digest), s = r + T·d mod n; the commit is used up only on success.
+            let curve = d.curve();
+            let name = k.name;
+            let r = tpm
+                .commit
+                .r(curve, Some(e.count), name.as_bytes())
+                .ok_or(Rc::Value)?;
+            let nonce = crate::crypto::EccPrivate::generate(curve, &mut tpm.drbg)?.scalar();
+            let t = crate::crypto::Hasher::digest(e.hash_alg, &[&nonce[..], digest]);
+            let s = d.schnorr(&r, t.as_bytes())?;
+            tpm.commit.end(e.count);
+            SignatureOut::Ecdaa {
+                hash: e.hash_alg,
+                nonce: nonce.to_vec(),
+                s,
             }
         }
         (KeyMaterial::Bits(key), TpmtSigScheme::Hmac(TpmsSchemeHash { hash_alg })) => {

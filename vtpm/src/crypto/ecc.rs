@@ -254,6 +254,26 @@ macro_rules! curve_ops {
             pub(super) fn scalar(k: &SecretKey) -> Vec<u8> {
                 k.to_bytes().to_vec()
             }
+
+            /// The Schnorr value `(k + t·d) mod n`, with `t` (big-endian, any length) reduced
+            /// modulo `n`; `NoResult` if it is zero.
+            pub(super) fn schnorr(
+                d: &SecretKey,
+                k: &SecretKey,
+                t: &[u8],
+            ) -> Result<Vec<u8>, CryptoError> {
+                use num_bigint_dig::BigUint;
+                use $c::elliptic_curve::{Curve as _, Field, FieldBytesEncoding, PrimeField};
+                let n = BigUint::from_bytes_be(&<$c::$curve>::ORDER.encode_field_bytes());
+                let t = BigUint::from_bytes_be(t) % n;
+                let t = field(&t.to_bytes_be(), CryptoError::Value)?;
+                let t = Option::<Scalar>::from(Scalar::from_repr(t)).ok_or(CryptoError::Value)?;
+                let s = *k.to_nonzero_scalar() + t * *d.to_nonzero_scalar();
+                if bool::from(Field::is_zero(&s)) {
+                    return Err(CryptoError::NoResult);
+                }
+                Ok(s.to_repr().to_vec())
+            }
         }
     };
 }
@@ -341,6 +361,17 @@ impl EccPrivate {
         match self {
             EccPrivate::P256(k) => p256_ops::sign(k, digest),
             EccPrivate::P384(k) => p384_ops::sign(k, digest),
+        }
+    }
+
+    /// The Schnorr signature value `(k + t·d) mod n` of this key `d` with nonce key `k` (same
+    /// curve) and challenge `t` (reduced modulo `n`), field width: the `s` of an ECDAA
+    /// signature (reference `BnSchnorrSign`). `NoResult` if it is zero.
+    pub fn schnorr(&self, k: &EccPrivate, t: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match (self, k) {
+            (EccPrivate::P256(d), EccPrivate::P256(k)) => p256_ops::schnorr(d, k, t),
+            (EccPrivate::P384(d), EccPrivate::P384(k)) => p384_ops::schnorr(d, k, t),
+            _ => Err(CryptoError::Key),
         }
     }
 

@@ -125,7 +125,7 @@ pub(crate) fn public_attributes(
 fn is_sign_scheme(type_: TpmiAlgPublic, scheme: AlgId) -> bool {
     match type_ {
         TpmiAlgPublic::Rsa => matches!(scheme, AlgId::RsaSsa | AlgId::RsaPss),
-        TpmiAlgPublic::Ecc => matches!(scheme, AlgId::EcDsa),
+        TpmiAlgPublic::Ecc => matches!(scheme, AlgId::EcDsa | AlgId::EcDaa),
         _ => false,
     }
 }

@@ -272,7 +272,9 @@ pub(crate) fn policy_signed<P: Platform>(
     if !trial {
         let hash = match &sig.0 {
             tpm_proto::TpmtSignature::RsaSsa(s) | tpm_proto::TpmtSignature::RsaPss(s) => s.hash,
-            tpm_proto::TpmtSignature::EcDsa(s) | tpm_proto::TpmtSignature::EcSchnorr(s) => s.hash,
+            tpm_proto::TpmtSignature::EcDsa(s)
+            | tpm_proto::TpmtSignature::EcDaa(s)
+            | tpm_proto::TpmtSignature::EcSchnorr(s) => s.hash,
             tpm_proto::TpmtSignature::Hmac(h) => h.hash,
             tpm_proto::TpmtSignature::Null => return Err(Rc::Scheme.param(5)),
         };
