@@ -6,7 +6,9 @@
 # `evtpm bench-echo --swtpm` on free local ports and runs three mixes against each, one
 # persistent connection per target and mix, the three targets interleaved command by command:
 # issue 3's fast path, issue 4's keys mix (primaries from tpm2-tools templates, Create, Load,
-# Sign, Quote, salted session, contexts, NV) and first-time primaries. Prints a comparison table
+# Sign, Quote, salted session, contexts, NV) and first-time primaries; the fast and keys mixes
+# run a second time with each target warm (`--block N` rounds in a row, default 100). Prints a
+# comparison table
 # per mix (evtpm/swtpm ratios; evtpm above the echo floor; issue 4's targets and the Keylime +
 # kernel sum) and one JSON line, and shuts the servers down. Every evtpm and swtpm response must
 # be TPM_RC_SUCCESS: failures are counted, reported, and make the run exit non-zero.

@@ -180,6 +180,25 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         1,
     )?;
     print!("{}", key_comparison("keys", &keys, true));
+    // The keys mix again with each server warm (blocks of rounds, as for the fast mix): a TPM
+    // of one's own does not share its CPU caches with another TPM between two commands.
+    let keys_steady = if a.block > 0 {
+        let r = run_mix(
+            &targets,
+            &|| Ok(Box::new(KeysMix::new(rsa_period)?)),
+            ki,
+            kw,
+            a.block,
+        )?;
+        println!(
+            "keys mix, steady state: each target {} rounds in a row, taking turns",
+            a.block
+        );
+        print!("{}", key_comparison("keys (steady state)", &r, true));
+        Some(r)
+    } else {
+        None
+    };
     let primaries = run_mix(
         &targets,
         &|| Ok(Box::new(PrimariesMix::new(rsa_period)?)),
@@ -192,11 +211,21 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
         key_comparison("first-time primaries", &primaries, false)
     );
     drop((evtpm, echo, swtpm));
-    println!("{}", json(&fast, steady.as_ref(), &keys, &primaries));
+    println!(
+        "{}",
+        json(
+            &fast,
+            steady.as_ref(),
+            &keys,
+            keys_steady.as_deref(),
+            &primaries
+        )
+    );
     // A command that failed did different work: the comparison is not valid.
     let failed: usize = [&fast, &keys, &primaries]
         .into_iter()
         .chain(steady.as_ref().map(|(_, r)| r))
+        .chain(keys_steady.as_ref())
         .flat_map(|r| r[..2].iter())
         .flat_map(|r| &r.commands)
         .map(|c| c.failures)
@@ -384,12 +413,14 @@ fn total(r: &Report) -> f64 {
 
 /// One JSON line for the whole run: for the fast mix each target's report, then per command
 /// the evtpm/swtpm ratio and evtpm's overhead above the echo floor (per cent); then the key
-/// mixes (`"keys"`, `"primaries"`, [`key_comparison`]'s numbers) and whether all of issue 4's
-/// serve-level targets are met. Each `reports` slice is evtpm, swtpm, echo.
+/// mixes (`"keys"`, `"primaries"`, [`key_comparison`]'s numbers; `"keys_steady_state"` when
+/// the keys mix also ran in blocks) and whether all of issue 4's serve-level targets are met in
+/// the interleaved runs. Each `reports` slice is evtpm, swtpm, echo.
 pub fn json(
     fast: &[Report],
     steady: Option<&(usize, Vec<Report>)>,
     keys: &[Report],
+    keys_steady: Option<&[Report]>,
     primaries: &[Report],
 ) -> String {
     let (ev, sw, echo) = (&fast[0], &fast[1], &fast[2]);
@@ -446,6 +477,9 @@ pub fn json(
         let _ = write!(s, "}},\"within_floor_target\":{within}}}");
     }
     let keys_met = key_json(&mut s, "keys", keys, true);
+    if let Some(r) = keys_steady {
+        key_json(&mut s, "keys_steady_state", r, true);
+    }
     let primaries_met = key_json(&mut s, "primaries", primaries, false);
     let _ = write!(
         s,
