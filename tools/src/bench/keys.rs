@@ -307,6 +307,8 @@ pub struct KeysMix {
     drbg: Drbg,
     /// The quoting key (restricted ECDSA P-256) that setup loaded.
     ak: u32,
+    /// The AK as loaded by [`Mix::setup`] (none on the echo floor, which returns no handles).
+    loaded_ak: Option<u32>,
     /// This round's P-256 storage primary and its public point.
     parent: u32,
     parent_point: Option<EccPoint>,
@@ -331,6 +333,7 @@ impl KeysMix {
             cmd: Vec::new(),
             drbg: Drbg::new(&seed, b"evtpm bench salt"),
             ak: TRANSIENT,
+            loaded_ak: None,
             parent: TRANSIENT,
             parent_point: None,
             primary: TRANSIENT,
@@ -472,8 +475,16 @@ impl Mix for KeysMix {
         let rsp = expect(tpm, &create(parent, ak), "Create AK")?;
         let blobs = created_blobs(&rsp).unwrap_or_default();
         let rsp = expect(tpm, &load(parent, blobs), "Load AK")?;
-        self.ak = returned_handle(&rsp).unwrap_or(TRANSIENT);
+        self.loaded_ak = returned_handle(&rsp);
+        self.ak = self.loaded_ak.unwrap_or(TRANSIENT);
         expect(tpm, &flush(parent), "FlushContext")?;
+        Ok(())
+    }
+
+    fn teardown(&mut self, tpm: &mut dyn Transact) -> io::Result<()> {
+        if let Some(ak) = self.loaded_ak.take() {
+            tpm.transact(&flush(ak))?;
+        }
         Ok(())
     }
 

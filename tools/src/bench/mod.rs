@@ -27,6 +27,13 @@ pub trait Mix: fmt::Debug {
         Ok(())
     }
 
+    /// Untimed commands sent once after the last round: frees what [`Mix::setup`] loaded, so
+    /// that the next mix on the same TPM (swtpm has three object slots) starts from the same
+    /// state.
+    fn teardown(&mut self, _tpm: &mut dyn Transact) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Step `i` runs only in every `period(i)`-th round (warm-up and timed rounds counted
     /// separately from 0): slow commands get fewer samples than fast ones.
     fn period(&self, _i: usize) -> usize {
@@ -196,7 +203,8 @@ impl Runner {
     }
 
     /// Closes the connection and summarizes the samples.
-    pub fn finish(self) -> io::Result<Report> {
+    pub fn finish(mut self) -> io::Result<Report> {
+        self.mix.teardown(&mut self.client)?;
         let Runner {
             target,
             client,
