@@ -56,11 +56,15 @@ for _ in $(seq 100); do grep -q ready "$work/proxy.log" && break; sleep 0.1; don
 head -c 32 /dev/zero | tr '\0' 'e' >"$work/small"
 head -c 3000 /dev/zero | tr '\0' 'x' >"$work/large"
 
+# Runs one tool as step $1 (its traffic is recorded under that name); with flush_after set, a
+# FlushContext of every transient object follows, recorded under the same step.
+flush_after=
 run() {
     local step=$1
     shift
     echo "$step" >"$work/step"
     if ! "$@" >>"$work/tools.log" 2>&1; then echo "  ($step failed; its traffic is kept)"; fi
+    if [[ -n $flush_after ]]; then tpm2_flushcontext -t >>"$work/tools.log" 2>&1 || true; fi
 }
 
 tools() {
@@ -96,6 +100,44 @@ tools() {
     run clearcontrol-back tpm2_clearcontrol -C p c
     run clear tpm2_clear -c p
     run flushcontext tpm2_flushcontext -t
+    # Issue 4's commands: keys, signatures, sessions, policies, NV, audit, two-phase ECC and
+    # ECDAA, as tpm2-tools' manual pages run them. Without a resource manager every tool leaves
+    # what it loaded in the TPM: each is followed by a FlushContext of the transient objects.
+    k=$work/keys
+    mkdir -p "$k"
+    flush_after=1
+    run createprimary tpm2_createprimary -C o -G ecc -c "$k/prim.ctx"
+    run createprimary-rsa tpm2_createprimary -C e -G rsa -c "$k/ek.ctx"
+    run create-sign tpm2_create -C "$k/prim.ctx" -G ecc:ecdsa -u "$k/s.pub" -r "$k/s.priv" -c "$k/s.ctx"
+    run sign tpm2_sign -c "$k/s.ctx" -g sha256 -o "$k/sig" "$work/small"
+    run verifysignature tpm2_verifysignature -c "$k/s.ctx" -g sha256 -m "$work/small" -s "$k/sig"
+    run quote tpm2_quote -c "$k/s.ctx" -l sha256:0,1,16 -q 0011 -m "$k/msg" -s "$k/qsig"
+    run readpublic tpm2_readpublic -c "$k/s.ctx" -o "$k/s.pub2"
+    run create-seal tpm2_create -C "$k/prim.ctx" -i "$work/small" -u "$k/seal.pub" -r "$k/seal.priv" -c "$k/seal.ctx"
+    run unseal tpm2_unseal -c "$k/seal.ctx"
+    run startauthsession-salted tpm2_startauthsession --hmac-session -c "$k/prim.ctx" -S "$k/salted.ctx"
+    run getrandom-salted tpm2_getrandom -S "$k/salted.ctx" --hex 16
+    run startauthsession-policy tpm2_startauthsession --policy-session -S "$k/policy.ctx"
+    run policypcr tpm2_policypcr -S "$k/policy.ctx" -l sha256:0,16
+    run nvdefine tpm2_nvdefine -C o -s 32 0x1500016
+    run nvwrite tpm2_nvwrite -C o -i "$work/small" 0x1500016
+    run nvread tpm2_nvread -C o -s 32 0x1500016
+    run nvundefine tpm2_nvundefine -C o 0x1500016
+    run evictcontrol tpm2_evictcontrol -C o -c "$k/prim.ctx" 0x81000010
+    run setcommandauditstatus tpm2_setcommandauditstatus -g sha256 TPM2_CC_GetRandom
+    run getrandom-audited tpm2_getrandom --hex 8
+    run getcommandauditdigest tpm2_getcommandauditdigest -c "$k/s.ctx" -g sha256 -m "$k/att" -s "$k/asig"
+    run startauthsession-audit tpm2_startauthsession -S "$k/audit.ctx" --audit-session
+    run getrandom-audit-session tpm2_getrandom 8 -S "$k/audit.ctx" --hex
+    run getsessionauditdigest tpm2_getsessionauditdigest -c "$k/s.ctx" -g sha256 -m "$k/satt" -s "$k/ssig" -S "$k/audit.ctx"
+    run create-ecdh tpm2_create -C "$k/prim.ctx" -G ecc256:ecdh -u "$k/x.pub" -r "$k/x.priv" -c "$k/x.ctx"
+    run ecephemeral tpm2_ecephemeral -u "$k/q" -t "$k/ctr" ecc256
+    run ecdhkeygen tpm2_ecdhkeygen -c "$k/x.ctx" -u "$k/peer.pub" -o "$k/peer.z"
+    run zgen2phase tpm2_zgen2phase -c "$k/x.ctx" --static-public "$k/peer.pub" --ephemeral-public "$k/q" -t 0 --output-Z1 "$k/z1" --output-Z2 "$k/z2"
+    run create-ecdaa tpm2_create -C "$k/prim.ctx" -G ecc256:ecdaa -u "$k/d.pub" -r "$k/d.priv" -c "$k/d.ctx"
+    run commit tpm2_commit -c "$k/d.ctx" -u "$k/E" -t "$k/dctr"
+    run sign-ecdaa tpm2_sign -c "$k/d.ctx" -g sha256 -s ecdaa --commit-index 1 -o "$k/dsig" "$work/small"
+    flush_after=
     run shutdown tpm2_shutdown -c
 }
 
