@@ -150,5 +150,8 @@ echo "seeds: mssim TCTI"
 TPM2TOOLS_TCTI="mssim:host=127.0.0.1,port=$pm" tools
 sleep 0.5 # let the proxy flush the last connections
 
-rm -rf "$out"
+# Only the corpora recorded here are replaced (verify_parsers' seeds come from elsewhere).
+for target in engine_command engine_sequence mssim_framing swtpm_framing; do
+    rm -rf "${out:?}/$target"
+done
 python3 "$root/fuzz/seeds.py" convert "$work" "$out"
