@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 mod p256_field;
+mod p256_inv;
 mod varmul;
 
 /// `TPM_ECC_CURVE` values the engine implements.
