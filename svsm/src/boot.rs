@@ -4,7 +4,7 @@
 //!   64-bit loader. No boot information.
 //! * `pvh_start` (the `XEN_ELFNOTE_PHYS32_ENTRY` note, x86/HVM direct boot ABI as used by QEMU's
 //!   `-kernel`): 32-bit protected mode, paging off, flat segments, `%ebx` = physical address of
-//!   the `hvm_start_info`. It loads a GDT, identity-maps the first GiB with 2 MiB pages, enters
+//!   the `hvm_start_info`. It loads a GDT, identity-maps the first 4 GiB with 2 MiB pages, enters
 //!   long mode and joins `_start`'s path with the start-info address as the boot information.
 //!
 //! * `snp_start` (the ELF entry, and the RIP of the launch VMSA `evtpm igvm` builds): an
@@ -12,7 +12,7 @@
 //!   the C-bit in the CPUID page at [`CPUID_GPA`] (Fn8000_001F EBX[5:0], checked by the PSP at
 //!   launch; the lookup is `sev::layout::cbit_from_cpuid_page`), records it in `snp_cbit`,
 //!   (only the first vCPU to arrive: the others wait in a `pause` loop, see the code),
-//!   identity-maps the first GiB with the C-bit set in every entry, enters long mode and joins
+//!   identity-maps the first 4 GiB with the C-bit set in every entry, enters long mode and joins
 //!   the common path with `boot_info` = [`SNP_BOOT`]. Without a plausible C-bit it asks the
 //!   hypervisor to terminate the guest (GHCB MSR protocol, reason set 0xE, code `NO_CBIT`)
 //!   and halts. It reads no MSR and executes no CPUID or I/O instruction: any of those would
@@ -62,7 +62,7 @@ boot_gdt_desc:
     .long boot_gdt
     .popsection
 
-    /* ---- early page tables (PML4, PDPT, PD), outside .bss so zeroing it spares them ---- */
+    /* ---- early page tables (PML4, PDPT, four PDs), outside .bss so zeroing it spares them ---- */
     .pushsection .boot_pt, "aw", @nobits
     .balign 4096
 boot_pml4:
@@ -71,7 +71,7 @@ boot_pdpt:
     .skip 4096
     .global boot_pd
 boot_pd:
-    .skip 4096
+    .skip 4 * 4096
     .popsection
 
     /* ---- shared 32-bit steps of both entries ---- */
@@ -86,12 +86,13 @@ boot_pd:
     movl %eax, %ss
     .endm
 
-    /* PML4 -> PDPT -> PD identity-mapping the first GiB with 2 MiB pages; %ebp is the high
-       dword of every entry (the C-bit under SNP, else 0). Clobbers EAX, ECX, EDI. */
+    /* PML4 -> PDPT -> four PDs identity-mapping the first 4 GiB with 2 MiB pages (the guest
+       firmware ends at 4 GiB); %ebp is the high dword of every entry (the C-bit under SNP,
+       else 0). Clobbers EAX, ECX, EDI. */
     .macro build_boot_tables
-    movl $boot_pml4, %edi           /* zero the three tables */
+    movl $boot_pml4, %edi           /* zero the six tables */
     xorl %eax, %eax
-    movl $(3 * 4096 / 4), %ecx
+    movl $(6 * 4096 / 4), %ecx
     rep stosl
     movl $boot_pdpt, %eax
     orl $0x3, %eax                  /* present | writable */
@@ -99,11 +100,18 @@ boot_pd:
     movl %ebp, boot_pml4 + 4
     movl $boot_pd, %eax
     orl $0x3, %eax
-    movl %eax, boot_pdpt
-    movl %ebp, boot_pdpt + 4
+    movl $boot_pdpt, %edi
+    movl $4, %ecx
+2:
+    movl %eax, (%edi)               /* PDPT[i] -> boot_pd + i * 4096 */
+    movl %ebp, 4(%edi)
+    addl $4096, %eax
+    addl $8, %edi
+    decl %ecx
+    jnz 2b
     movl $boot_pd, %edi
     movl $0x83, %eax                /* present | writable | page size */
-    movl $512, %ecx
+    movl $(4 * 512), %ecx
 1:
     movl %eax, (%edi)
     movl %ebp, 4(%edi)

@@ -467,7 +467,15 @@ fn igvm(a: IgvmArgs) -> Result<(), String> {
         max_vcpus: a.max_vcpus,
         vcpu_sig: sig,
     };
-    let file = igvm::build(&read(&a.image)?, &ovmf, &o)?;
+    let image = read(&a.image)?;
+    let file = igvm::build(&image, &ovmf, &o)?;
+    if let Err(why) = measure::launch_check(&image, &ovmf) {
+        eprintln!(
+            "warning: {}: {why}; the SVSM will refuse to launch it at VMPL1 (use an OVMF built \
+             with SVSM support, OvmfPkg/AmdSev)",
+            a.ovmf.display()
+        );
+    }
     std::fs::write(&a.output, &file).map_err(|e| format!("{}: {e}", a.output.display()))?;
     println!(
         "{}: {} bytes, SEV-SNP, up to {} vCPUs of {}, guest policy {:#x}",

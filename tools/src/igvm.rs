@@ -11,11 +11,13 @@
 //!    rest of each segment (BSS, stack, heap) as page data without file data. QEMU launches
 //!    those as NORMAL pages of zeros (`CGS_PAGE_TYPE_ZERO` goes to the same SNP_LAUNCH_UPDATE
 //!    as data), and the `igvm` crate's own SNP measurement hashes them the same way;
-//! 3. the SNP secrets page at [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], both for the
+//! 3. the launch-information page at [`LAUNCH_INFO_GPA`] (`svsm::sev::launch`): where OVMF
+//!    lies and its SEV metadata sections, which the SVSM prepares for it at run time;
+//! 4. the SNP secrets page at [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], both for the
 //!    SVSM alone. The guest's secrets page, with VMPCK0 zeroed and the SVSM fields (SVSM spec
 //!    table 7: base, size, calling area, max protocol version, guest VMPL) filled in, is
 //!    written by the SVSM at run time where OVMF's SEV metadata asks for it;
-//! 4. one VMSA per possible vCPU (`vp_index` 0 to `max_vcpus - 1`), all in the SVSM's initial
+//! 5. one VMSA per possible vCPU (`vp_index` 0 to `max_vcpus - 1`), all in the SVSM's initial
 //!    state ([`svsm_vmsa`]): every vCPU enters the SVSM at VMPL0; none starts in guest code
 //!    at VMPL0. QEMU (with `qemu-patches/`) uses the first `-smp` of them and refuses a launch
 //!    with more vCPUs than contexts. Identical VMSAs are stored once in the file.
@@ -29,7 +31,8 @@
 //! `measurement::generate_snp_measurement` (the tests do both).
 
 use crate::measure::{
-    self, svsm_vmsa, LaunchDigest, Ovmf, PageType, CPUID_GPA, SECRETS_GPA, VMSA_GPA,
+    self, svsm_vmsa, LaunchDigest, Ovmf, PageType, CPUID_GPA, LAUNCH_INFO_GPA, SECRETS_GPA,
+    VMSA_GPA,
 };
 use igvm::snp_defs::SevVmsa;
 use igvm::{IgvmDirectiveHeader, IgvmFile, IgvmInitializationHeader, IgvmPlatformHeader};
@@ -101,6 +104,11 @@ pub fn build(image: &[u8], ovmf: &Ovmf, o: &Options) -> Result<Vec<u8>, String> 
             gpa += PAGE;
         }
     }
+    d.push(page(
+        LAUNCH_INFO_GPA,
+        IgvmPageDataType::NORMAL,
+        &ovmf.launch_info()?,
+    ));
     d.push(page(SECRETS_GPA, IgvmPageDataType::SECRETS, &[]));
     d.push(page(CPUID_GPA, IgvmPageDataType::CPUID_DATA, &[]));
     let vmsa_page = svsm_vmsa(entry, o.vcpu_sig, SEV_FEATURES);
@@ -340,8 +348,8 @@ mod tests {
         let s = summary(&file).unwrap();
         assert_eq!(s.policy, Some(GUEST_POLICY));
         assert_eq!(s.max_vcpus, 4);
-        // OVMF 4 pages, 3 file pages, 2 pages of zeros, secrets, CPUID.
-        assert_eq!(s.pages, 4 + 3 + 2 + 2);
+        // OVMF 4 pages, 3 file pages, 2 pages of zeros, launch information, secrets, CPUID.
+        assert_eq!(s.pages, 4 + 3 + 2 + 1 + 2);
     }
 
     /// The `igvm` crate's own SNP launch digest (Microsoft's reference computation) measures

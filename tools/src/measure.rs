@@ -12,7 +12,8 @@
 //! * **The evtpm launch** (IMAGE = the firmware ELF): the OVMF image as NORMAL pages ending at
 //!   4 GiB, the firmware's loadable segments at their physical addresses (file bytes as NORMAL
 //!   pages, the rest of each segment — BSS, stack, heap — as NORMAL pages of zeros, as QEMU
-//!   launches IGVM page data without file data), the SECRETS page at
+//!   launches IGVM page data without file data), the launch-information page at
+//!   [`LAUNCH_INFO_GPA`] (OVMF's place and SEV metadata, `svsm::sev::launch`), the SECRETS page at
 //!   [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], then one VMSA per vCPU in the
 //!   SVSM's initial state: 32-bit flat protected mode at the ELF entry (`snp_start`, the SNP entry),
 //!   paging off, SEV_FEATURES = SNP active, as `sev-snp-measure --mode snp:svsm` models an SVSM
@@ -24,6 +25,8 @@ use sha2::{Digest, Sha384};
 /// Bytes of a page.
 const PAGE: u64 = 4096;
 
+/// Where the evtpm launch puts the launch-information page (`svsm::sev::launch`).
+pub use svsm::sev::launch::LAUNCH_INFO_GPA;
 /// Where the evtpm launch puts the SNP secrets page and the CPUID page: just below the firmware
 /// at 16 MiB, where its SNP entry looks for them (`svsm::sev::layout`).
 pub use svsm::sev::layout::{CPUID_GPA, SECRETS_GPA};
@@ -316,10 +319,52 @@ impl Ovmf {
         (1u64 << 32) - self.data.len() as u64
     }
 
+    /// The launch-information page of the evtpm launch (`svsm::sev::launch`): where this image
+    /// lies and its SEV metadata sections, for the SVSM to prepare the guest's memory by.
+    pub fn launch_info(&self) -> Result<[u8; PAGE as usize], String> {
+        use svsm::sev::launch::{LaunchInfo, Section as LaunchSection, SectionKind};
+        let sections = self
+            .sections
+            .iter()
+            .map(|s| {
+                let kind = SectionKind::from_code(s.kind).ok_or_else(|| {
+                    format!("OVMF SEV metadata section of unknown type {}", s.kind)
+                })?;
+                Ok(LaunchSection {
+                    gpa: u64::from(s.gpa),
+                    size: s.size,
+                    kind,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        LaunchInfo {
+            firmware: self.gpa()..1 << 32,
+            sections,
+        }
+        .encode()
+        .map_err(|e| format!("launch information: {e:?}"))
+    }
+
     /// The APs' entry from the SEV-ES reset block, if the image has one.
     pub fn sev_es_reset_eip(&self) -> Option<u32> {
         self.item(guid::SEV_ES_RESET_BLOCK).and_then(|e| le32(e, 0))
     }
+}
+
+/// Whether the SVSM in `image` will accept `ovmf`'s launch information at run time
+/// (`svsm::sev::launch::LaunchInfo::check`, against the SVSM's memory: the launch-information
+/// page up to the end of the image).
+pub fn launch_check(image: &[u8], ovmf: &Ovmf) -> Result<(), String> {
+    use svsm::sev::launch::LaunchInfo;
+    let (_, segments) = elf_segments(image)?;
+    let end = segments
+        .iter()
+        .map(|s| s.paddr + s.mem_size)
+        .max()
+        .ok_or("the image has no loadable segment")?;
+    let info = LaunchInfo::parse(&ovmf.launch_info()?).map_err(|e| format!("{e:?}"))?;
+    info.check(&(LAUNCH_INFO_GPA..end))
+        .map_err(|e| format!("its SEV metadata does not fit: {e:?}"))
 }
 
 /// The OVMF-only SNP launch (see the module documentation).
@@ -424,6 +469,7 @@ pub fn evtpm_launch(
             gpa += PAGE;
         }
     }
+    ld.normal_pages(LAUNCH_INFO_GPA, &ovmf.launch_info()?);
     ld.update(PageType::Secrets, SECRETS_GPA, &[0; 48]);
     ld.update(PageType::Cpuid, CPUID_GPA, &[0; 48]);
     for _ in 0..vcpus {

@@ -274,7 +274,7 @@ pub trait GuestMemory {
 
 /// Guest memory reached through the SVSM's identity mapping of physical memory.
 ///
-/// The PVH entry maps the first GiB identity; the platform builds its [`GuestMap`] only from
+/// The entry code maps the first 4 GiB identity; the platform builds its [`GuestMap`] only from
 /// RAM below that, so a checked region is mapped, is RAM, and (being clear of SVSM-owned
 /// ranges: the image, its stack and heap) is no memory any Rust object lives in.
 #[cfg(target_os = "none")]
@@ -285,8 +285,8 @@ pub struct IdentityMapped {
 
 #[cfg(target_os = "none")]
 impl IdentityMapped {
-    /// Highest address (exclusive) the boot page tables map identity.
-    pub const MAPPED_END: u64 = 1 << 30;
+    /// Highest address (exclusive) the boot page tables map identity (`boot.rs`).
+    pub const MAPPED_END: u64 = 4 << 30;
 
     /// Guest memory through the identity map. `map` must describe only RAM below
     /// [`IdentityMapped::MAPPED_END`]; `None` otherwise.

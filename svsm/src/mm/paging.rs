@@ -1,4 +1,4 @@
-//! Changes to the boot page tables (built by the entry code: the first GiB identity-mapped with
+//! Changes to the boot page tables (built by the entry code: the first 4 GiB identity-mapped with
 //! 2 MiB pages): under SEV-SNP, one 4 KiB page made shared (C-bit clear) for the GHCB and the
 //! guest-request pages. The entry arithmetic is pure and tested on the host; the table writes
 //! are firmware-only.

@@ -133,14 +133,19 @@ pub trait PageState {
 /// Offsets in the VMSA (AMD APM vol. 2, table B-4 "VMSA Layout, State Save Area") of the
 /// fields `SVSM_CORE_CREATE_VCPU` checks.
 pub mod vmsa {
+    use crate::sev::vmsa::off;
     /// `EFER`, 8 bytes.
-    pub const EFER: u64 = 0xd0;
+    pub const EFER: u64 = off::EFER as u64;
     /// `VMPL`, 1 byte.
-    pub const VMPL: u64 = 0x14b;
+    pub const VMPL: u64 = off::VMPL as u64;
     /// `SEV_FEATURES`, 8 bytes.
-    pub const SEV_FEATURES: u64 = 0x3b0;
+    pub const SEV_FEATURES: u64 = off::SEV_FEATURES as u64;
     /// `EFER.SVME`: must be set in a runnable VMSA.
-    pub const EFER_SVME: u64 = 1 << 12;
+    pub const EFER_SVME: u64 = crate::sev::vmsa::EFER_SVME;
+
+    // The VMSA layout (Linux `struct sev_es_save_area`): VMPL at 0xCA, between the CET
+    // registers and CPL, EFER at 0xD0, SEV_FEATURES at 0x3B0.
+    const _: () = assert!(VMPL == 0xCA && EFER == 0xD0 && SEV_FEATURES == 0x3B0);
 }
 
 /// A registered vCPU: its VMSA page and calling area.

@@ -5,6 +5,7 @@
 //! | [`ghcb`] | the GHCB MSR protocol encodings, the GHCB page layout, the page-state-change buffer (GHCB spec 56421) | pure, host-tested |
 //! | [`secrets`] | the secrets page layout and the guest's copy of it (SNP ABI 56860, SVSM spec 58019) | pure, host-tested |
 //! | [`guest_request`] | SNP guest messages under VMPCK0 and the [`crate::service::ReportSource`] over them | pure, host-tested against a fake PSP |
+//! | [`launch`] | the launch-information page, the guest's memory made ready at VMPL1, one turn of the request loop | pure, host-tested |
 //! | [`layout`] | where an SNP launch puts the secrets and CPUID pages; the C-bit lookup `snp_start` does | pure, host-tested |
 //! | [`start`] | the SNP start after `snp_start`: GHCB version, C-bit and hypervisor features over the MSR protocol | decision pure and host-tested; the exchange firmware only |
 //! | [`vc`] | the #VC handler: CPUID from the CPUID page, IN/OUT and RDMSR/WRMSR through the GHCB | decode and emulation pure and host-tested |
@@ -22,6 +23,7 @@ pub mod ghcb;
 pub mod guest_request;
 #[cfg(target_os = "none")]
 pub mod instr;
+pub mod launch;
 pub mod layout;
 pub mod rmp;
 pub mod secrets;

@@ -39,7 +39,9 @@ pub mod off {
     pub const RDX: usize = 0x310;
     pub const R8: usize = 0x340;
     pub const R9: usize = 0x348;
+    pub const GUEST_EXIT_INFO1: usize = 0x390;
     pub const SEV_FEATURES: usize = 0x3B0;
+    pub const GUEST_EXIT_CODE: usize = 0x3C0;
     pub const XCR0: usize = 0x3E8;
     pub const MXCSR: usize = 0x408;
     pub const X87_FCW: usize = 0x410;
@@ -52,6 +54,15 @@ const _: () = assert!(off::RDX == core::mem::offset_of!(super::ghcb::GhcbLayout,
 
 /// Size of a VMSA page.
 pub const VMSA_SIZE: usize = 4096;
+
+/// `GUEST_EXIT_CODE` of a VMSA stopped by VMGEXIT (the SVM exit code `VMEXIT_VMGEXIT`, AMD
+/// APM vol. 2, appendix C): how the guest asks for its SVSM.
+pub const VMEXIT_VMGEXIT: u64 = 0x403;
+
+/// EFER.SVME (bit 12). A VMSA without it cannot be run (VMRUN fails its consistency checks):
+/// the SVSM clears it while it reads and writes the guest's registers, so that a hypervisor
+/// cannot run the VMSA meanwhile on another CPU, and sets it again before it runs the guest.
+pub const EFER_SVME: u64 = 1 << 12;
 
 fn put(v: &mut [u8; VMSA_SIZE], at: usize, bytes: &[u8]) {
     v[at..at + bytes.len()].copy_from_slice(bytes);
@@ -98,6 +109,22 @@ pub fn guest_reset_vmsa(vmpl: u8, sev_features: u64) -> [u8; VMSA_SIZE] {
     put(&mut v, off::MXCSR, &0x1F80u32.to_le_bytes());
     put(&mut v, off::X87_FCW, &0x37Fu16.to_le_bytes());
     v
+}
+
+/// The exit code the hardware left in a stopped VMSA.
+pub fn guest_exit_code(v: &[u8; VMSA_SIZE]) -> u64 {
+    get64(v, off::GUEST_EXIT_CODE)
+}
+
+/// Sets or clears EFER.SVME ([`EFER_SVME`]), leaving the rest of EFER.
+pub fn set_runnable(v: &mut [u8; VMSA_SIZE], runnable: bool) {
+    let efer = get64(v, off::EFER);
+    let efer = if runnable {
+        efer | EFER_SVME
+    } else {
+        efer & !EFER_SVME
+    };
+    put(v, off::EFER, &efer.to_le_bytes());
 }
 
 /// The SVSM-call registers in a (stopped) VMSA.
@@ -159,6 +186,18 @@ mod tests {
         assert_eq!(get64(&v, off::SEV_FEATURES), 1);
         assert_eq!(get64(&v, off::EFER), 0x1000, "SVME");
         assert_eq!(get64(&v, off::CR0), 0x6000_0010);
+    }
+
+    #[test]
+    fn runnable_toggles_only_svme_and_the_exit_code_is_read_at_0x3c0() {
+        let mut v = guest_reset_vmsa(1, 1);
+        put(&mut v, off::EFER, &0x1D01u64.to_le_bytes());
+        set_runnable(&mut v, false);
+        assert_eq!(get64(&v, off::EFER), 0x0D01);
+        set_runnable(&mut v, true);
+        assert_eq!(get64(&v, off::EFER), 0x1D01);
+        v[0x3C0..0x3C8].copy_from_slice(&VMEXIT_VMGEXIT.to_le_bytes());
+        assert_eq!(guest_exit_code(&v), 0x403);
     }
 
     #[test]

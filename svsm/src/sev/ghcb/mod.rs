@@ -30,10 +30,31 @@ pub mod exit_code {
     pub const SNP_GUEST_REQUEST: u64 = 0x8000_0011;
     /// SNP Extended Guest Request.
     pub const SNP_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
+    /// SNP AP Creation: `SW_EXITINFO1` from [`super::ap_creation_info1`], `SW_EXITINFO2` the
+    /// VMSA's GPA, RAX the VMSA's `SEV_FEATURES`.
+    pub const SNP_AP_CREATION: u64 = 0x8000_0013;
     /// IOIO: an IN or OUT (the SVM exit code, GHCB spec "Automatic/Non-Automatic Exits").
     pub const IOIO: u64 = 0x7B;
     /// MSR: RDMSR (SW_EXITINFO1 0) or WRMSR (1), RCX the MSR, EDX:EAX the value.
     pub const MSR: u64 = 0x7C;
+}
+
+/// The operation of an SNP AP Creation event (GHCB spec, "SNP AP Creation", `SW_EXITINFO1[15:0]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum ApCreation {
+    /// Start the VMSA on the vCPU at the next opportunity (INIT-SIPI semantics).
+    CreateOnInit = 0,
+    /// Start the VMSA on the vCPU now.
+    Create = 1,
+    /// Forget the VMSA registered for that vCPU and VMPL.
+    Destroy = 2,
+}
+
+/// `SW_EXITINFO1` of an SNP AP Creation event: bits 15:0 the operation, 19:16 the VMPL of the
+/// VMSA, 63:32 the APIC ID of the vCPU it is for. `None` for a VMPL above 3.
+pub fn ap_creation_info1(op: ApCreation, vmpl: u8, apic_id: u32) -> Option<u64> {
+    (vmpl <= 3).then_some((u64::from(apic_id) << 32) | (u64::from(vmpl) << 16) | op as u64)
 }
 
 /// SW_EXITINFO1 of an IOIO exit (AMD APM vol. 2, "IOIO Intercept Information", table 15-6):
@@ -291,6 +312,20 @@ impl Ghcb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ap_creation_info1_packs_operation_vmpl_and_apic_id() {
+        assert_eq!(ap_creation_info1(ApCreation::Create, 1, 0), Some(0x1_0001));
+        assert_eq!(
+            ap_creation_info1(ApCreation::Destroy, 1, 7),
+            Some(0x7_0001_0002)
+        );
+        assert_eq!(
+            ap_creation_info1(ApCreation::CreateOnInit, 3, u32::MAX),
+            Some(0xFFFF_FFFF_0003_0000)
+        );
+        assert_eq!(ap_creation_info1(ApCreation::Create, 4, 0), None);
+    }
 
     #[test]
     fn valid_bits_are_quadword_indices() {

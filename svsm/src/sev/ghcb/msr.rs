@@ -27,6 +27,10 @@ pub mod info {
     pub const PAGE_STATE_CHANGE_REQUEST: u64 = 0x014;
     /// SNP Page State Change response.
     pub const PAGE_STATE_CHANGE_RESPONSE: u64 = 0x015;
+    /// SNP Run VMPL request (GHCB spec version 2.03 and later).
+    pub const RUN_VMPL_REQUEST: u64 = 0x016;
+    /// SNP Run VMPL response.
+    pub const RUN_VMPL_RESPONSE: u64 = 0x017;
     /// Hypervisor Feature Support request.
     pub const HV_FEATURES_REQUEST: u64 = 0x080;
     /// Hypervisor Feature Support response.
@@ -55,6 +59,10 @@ pub enum MsrProtocolError {
     PageStateChange(u32),
     /// A termination reason set above 15 (it has four bits).
     BadReasonSet(u8),
+    /// A VMPL above 3.
+    BadVmpl(u8),
+    /// The hypervisor refused to run the VMPL, with this error code (`GHCBData[63:32]`).
+    RunVmpl(u32),
     /// Reserved bits that must be zero were set in a response.
     ReservedBits(u64),
 }
@@ -186,6 +194,31 @@ pub fn decode_page_state_change(response: u64) -> Result<(), MsrProtocolError> {
     Ok(())
 }
 
+/// The SNP Run VMPL request: `GHCBData[39:32]` the VMPL to run on this vCPU, the rest zero.
+/// The hypervisor runs that VMPL's VMSA; when it exits back to VMPL0 (the guest's request to
+/// do so, after setting `call_pending`), the response is in the GHCB MSR.
+pub fn run_vmpl_request(vmpl: u8) -> Result<u64, MsrProtocolError> {
+    if vmpl > 3 {
+        return Err(MsrProtocolError::BadVmpl(vmpl));
+    }
+    Ok((u64::from(vmpl) << 32) | info::RUN_VMPL_REQUEST)
+}
+
+/// Checks the SNP Run VMPL response: `GHCBData[63:32]` the error code (0 on success),
+/// `GHCBData[31:12]` reserved.
+pub fn decode_run_vmpl(response: u64) -> Result<(), MsrProtocolError> {
+    expect_info(response, info::RUN_VMPL_RESPONSE)?;
+    let error = (response >> 32) as u32;
+    if error != 0 {
+        return Err(MsrProtocolError::RunVmpl(error));
+    }
+    let reserved = response & 0xffff_f000;
+    if reserved != 0 {
+        return Err(MsrProtocolError::ReservedBits(reserved));
+    }
+    Ok(())
+}
+
 /// The hypervisor features of the Hypervisor Feature Support response (GHCB spec, table
 /// "Hypervisor Feature Support"; `GHCBData[63:12]`, bit 0 here being GHCBData bit 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +299,30 @@ pub const fn termination_request(reason: TerminationReason) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_vmpl_request_and_response() {
+        assert_eq!(run_vmpl_request(1), Ok(0x1_0000_0016));
+        assert_eq!(run_vmpl_request(0), Ok(0x016));
+        assert_eq!(run_vmpl_request(4), Err(MsrProtocolError::BadVmpl(4)));
+        assert_eq!(decode_run_vmpl(0x017), Ok(()));
+        assert_eq!(
+            decode_run_vmpl(0x5_0000_0017),
+            Err(MsrProtocolError::RunVmpl(5))
+        );
+        assert_eq!(
+            decode_run_vmpl(0x1000_0017),
+            Err(MsrProtocolError::ReservedBits(0x1000_0000))
+        );
+        assert_eq!(
+            decode_run_vmpl(0x1_0000_0016),
+            Err(MsrProtocolError::UnexpectedResponse {
+                expected: 0x017,
+                got: 0x016
+            }),
+            "the request echoed back"
+        );
+    }
 
     #[test]
     fn sev_info_round_trips_the_spec_fields() {
