@@ -86,11 +86,11 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
     };
     info!("engine manufactured ({} ms)", clock.now_ms() - start);
 
-    // SEV-SNP: the vTPM service with reports from the PSP (guest requests under VMPCK0). The
-    // guest's launch at VMPL1 is not in this build: end the launch saying so.
+    // SEV-SNP: the vTPM service with reports from the PSP (guest requests under VMPCK0), then
+    // the guest firmware at VMPL1, served on the boot vCPU (`sev::run`).
     if let Some(pages) = snp {
         use crate::sev::layout::termination;
-        let reports = match crate::sev::snp::reports(pages) {
+        let (reports, secrets) = match crate::sev::snp::reports(pages) {
             Ok(r) => r,
             Err(e) => {
                 error!("SNP reports: {e}");
@@ -98,18 +98,18 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
             }
         };
         let start = clock.now_ms();
-        match crate::service::VtpmService::new(tpm, alloc::boxed::Box::new(reports)) {
-            Ok(_service) => info!(
-                "EKs and EK certificates ready (reports from the PSP) in {} ms",
-                clock.now_ms() - start
-            ),
+        let service = match crate::service::VtpmService::new(tpm, alloc::boxed::Box::new(reports)) {
+            Ok(service) => service,
             Err(e) => {
                 error!("provisioning failed: {e:?}");
                 crate::sev::start::terminate(termination::SERVICE);
             }
-        }
-        error!("launching the guest at VMPL1 is not implemented in this build: terminating");
-        crate::sev::start::terminate(termination::NOT_IMPLEMENTED);
+        };
+        info!(
+            "EKs and EK certificates ready (reports from the PSP) in {} ms",
+            clock.now_ms() - start
+        );
+        crate::sev::run::launch(service, &secrets);
     }
 
     // With a second serial port the host is there to play the guest (`qemu-test` platform):

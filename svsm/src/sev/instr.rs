@@ -120,6 +120,33 @@ pub fn rmpadjust(
     decode_rmpadjust(eax as u32)
 }
 
+/// `RMPADJUST` of one 4 KiB page of the SVSM's own memory (not guest memory, which goes through
+/// [`rmpadjust`]): used to turn a page the SVSM allocated into the guest's VMSA.
+///
+/// # Safety
+///
+/// `va` must be a 4 KiB-aligned, identity-mapped page of the firmware image in which no Rust
+/// object lives and which the firmware reaches from now on only by volatile copies (a VMSA page
+/// is written by the hardware whenever its vCPU stops).
+pub unsafe fn rmpadjust_own_page(va: u64, attrs: RmpAttributes) -> RmpadjustResult {
+    if va & 0xFFF != 0 || va >= IdentityMapped::MAPPED_END {
+        return RmpadjustResult::FailInput;
+    }
+    let eax: u64;
+    // SAFETY: the caller's contract; `attrs` targets VMPL1..3 only (`RmpAttributes::new`), so
+    // VMPL0's own access is unchanged. RMPADJUST reads RAX, RCX, RDX, writes EAX and RFLAGS.
+    unsafe {
+        asm!(
+            ".byte 0xf3, 0x0f, 0x01, 0xfe",
+            inout("rax") va => eax,
+            in("rcx") u64::from(page_size_operand(PageSize::Small)),
+            in("rdx") attrs.rdx(),
+            options(nostack),
+        );
+    }
+    decode_rmpadjust(eax as u32)
+}
+
 /// `VMGEXIT`: exits to the hypervisor, which acts on the GHCB MSR's value (an MSR-protocol
 /// request, or the GPA of the registered GHCB page).
 pub fn vmgexit() {

@@ -40,9 +40,16 @@ pub mod termination {
     pub const SHARED_PAGES: u8 = 5;
     /// The secrets page has no usable VMPCK0, or the vTPM service could not be provisioned.
     pub const SERVICE: u8 = 6;
-    /// Launching the guest at VMPL1 (its VMSA and secrets-page copy, the per-vCPU request
-    /// loop) is not in this build yet.
-    pub const NOT_IMPLEMENTED: u8 = 0x7F;
+    /// The launch-information page is missing, malformed, or describes a guest firmware
+    /// layout the SVSM refuses (`sev::launch::LaunchInfo::check`).
+    pub const LAUNCH_INFO: u8 = 7;
+    /// The guest's memory could not be prepared (a page state change, PVALIDATE or RMPADJUST
+    /// failed).
+    pub const GUEST_MEMORY: u8 = 8;
+    /// The guest's VMSA could not be made or registered (RMPADJUST, SNP AP Creation).
+    pub const GUEST_VMSA: u8 = 9;
+    /// The hypervisor refused to run the guest's VMPL.
+    pub const RUN_VMPL: u8 = 10;
 }
 
 /// The C-bit position recorded in a CPUID page, as `snp_start` finds it: the EBX[5:0] of the

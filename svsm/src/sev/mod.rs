@@ -13,6 +13,7 @@
 //! | [`rmp`] | the return codes of PVALIDATE and RMPADJUST and RMPADJUST's attribute operand | pure, host-tested |
 //! | `instr` | PVALIDATE, RMPADJUST, VMGEXIT and the GHCB MSR as inline assembly | firmware target only |
 //! | `shared` | the shared pages and the GHCB exit: the guest-request transport's machine | firmware target only |
+//! | `run` | the guest's memory prepared, its VMSA created and registered, the boot vCPU's request loop | firmware target only |
 //! | `snp` | the shared pool (GHCB, request, response pages) made shared; port I/O as GHCB IOIO exits; SNP reports under VMPCK0 | firmware target only |
 //!
 //! Everything whose logic can be separated from the hardware is pure code; the hardware touch
@@ -26,6 +27,8 @@ pub mod instr;
 pub mod launch;
 pub mod layout;
 pub mod rmp;
+#[cfg(target_os = "none")]
+pub mod run;
 pub mod secrets;
 #[cfg(target_os = "none")]
 pub mod shared;

@@ -133,8 +133,11 @@ impl SharedMemory for SharedGhcb {
 }
 
 /// SNP attestation reports for the vTPM service: VMPCK0 moved out of the secrets page (so the
-/// page keeps no copy), guest requests through the shared pages.
-pub fn reports(pages: SharedPages) -> Result<SnpReports<GhcbTransport<SharedGhcb>>, &'static str> {
+/// page keeps no copy), guest requests through the shared pages. Also returns the secrets page
+/// without VMPCK0, from which the guest's copy is made (`sev::launch::prepare`).
+pub fn reports(
+    pages: SharedPages,
+) -> Result<(SnpReports<GhcbTransport<SharedGhcb>>, SecretsPage), &'static str> {
     let mut bytes = [0u8; 4096];
     let src = SECRETS_GPA as *const u8;
     for (i, b) in bytes.iter_mut().enumerate() {
@@ -147,7 +150,10 @@ pub fn reports(pages: SharedPages) -> Result<SnpReports<GhcbTransport<SharedGhcb
     let vmpck0 = page.take_vmpck0().map_err(|_| "secrets page: no VMPCK0")?;
     let transport =
         GhcbTransport::new(SharedGhcb, pages).ok_or("guest-request pages not aligned")?;
-    Ok(SnpReports::new(GuestRequester::new(vmpck0), transport))
+    Ok((
+        SnpReports::new(GuestRequester::new(vmpck0), transport),
+        page,
+    ))
 }
 
 /// The #VC backend of SNP hardware: CPUID from the CPUID page (`cpu::cpuid`, routed), port I/O

@@ -14,9 +14,8 @@
 //! reports under VMPCK0) come up as on the `qemu-test` platform (`entry.rs`).
 //!
 //! A #VC that still happens (an instruction some path executes directly) is emulated by
-//! [`super::vc`]: CPUID, IN/OUT, RDMSR/WRMSR. Not in this build: the guest's secrets-page copy,
-//! its VMSA at VMPL1 and the per-vCPU request loop. The firmware then ends the launch with
-//! `NOT_IMPLEMENTED` rather than run half a service.
+//! [`super::vc`]: CPUID, IN/OUT, RDMSR/WRMSR. The guest's launch at VMPL1 follows
+//! (`super::run`).
 
 use super::ghcb::msr::{self, HvFeatures};
 use super::layout::termination;

@@ -182,10 +182,24 @@ pub fn page_state_change_request(gpa: u64, state: PageState) -> Result<u64, MsrP
 /// Checks the Page State Change response: `GHCBData[63:32]` is the error code (0 on success),
 /// `GHCBData[31:12]` reserved.
 pub fn decode_page_state_change(response: u64) -> Result<(), MsrProtocolError> {
-    expect_info(response, info::PAGE_STATE_CHANGE_RESPONSE)?;
-    let error = (response >> 32) as u32;
-    if error != 0 {
-        return Err(MsrProtocolError::PageStateChange(error));
+    decode_status(
+        response,
+        info::PAGE_STATE_CHANGE_RESPONSE,
+        MsrProtocolError::PageStateChange,
+    )
+}
+
+/// A response whose `GHCBData[63:32]` is an error code (0 on success, else `error(code)`) and
+/// whose `GHCBData[31:12]` is reserved.
+fn decode_status(
+    response: u64,
+    expected: u64,
+    error: fn(u32) -> MsrProtocolError,
+) -> Result<(), MsrProtocolError> {
+    expect_info(response, expected)?;
+    let code = (response >> 32) as u32;
+    if code != 0 {
+        return Err(error(code));
     }
     let reserved = response & 0xffff_f000;
     if reserved != 0 {
@@ -207,16 +221,7 @@ pub fn run_vmpl_request(vmpl: u8) -> Result<u64, MsrProtocolError> {
 /// Checks the SNP Run VMPL response: `GHCBData[63:32]` the error code (0 on success),
 /// `GHCBData[31:12]` reserved.
 pub fn decode_run_vmpl(response: u64) -> Result<(), MsrProtocolError> {
-    expect_info(response, info::RUN_VMPL_RESPONSE)?;
-    let error = (response >> 32) as u32;
-    if error != 0 {
-        return Err(MsrProtocolError::RunVmpl(error));
-    }
-    let reserved = response & 0xffff_f000;
-    if reserved != 0 {
-        return Err(MsrProtocolError::ReservedBits(reserved));
-    }
-    Ok(())
+    decode_status(response, info::RUN_VMPL_RESPONSE, MsrProtocolError::RunVmpl)
 }
 
 /// The hypervisor features of the Hypervisor Feature Support response (GHCB spec, table

@@ -1,0 +1,283 @@
+//! The guest at VMPL1 on SEV-SNP hardware (firmware target only; nothing here can run without
+//! SNP): the guest firmware's memory prepared from the launch-information page
+//! ([`super::launch::prepare`], through PVALIDATE, page state changes and RMPADJUST), the
+//! guest's VMSA made from an SVSM page and registered for the boot vCPU (SNP AP Creation), and
+//! the boot vCPU's request loop: run VMPL1 (GHCB MSR protocol, SNP Run VMPL), serve the call
+//! its VMSA holds ([`super::launch::turn`]), run it again.
+//!
+//! What is not here yet, and where the launch stops short of the SVSM specification:
+//! * only the boot vCPU has a request loop. The other vCPUs wait in `snp_start`; a guest AP
+//!   that `SVSM_CORE_CREATE_VCPU` registers is checked and recorded, but no VMPL0 loop runs
+//!   on its vCPU, so a guest must be started with one vCPU;
+//! * a guest address that is RAM in the guest map but was never validated (the guest gave it
+//!   without accepting it) raises a #VC at VMPL0 when the SVSM copies from it, and that ends
+//!   the launch: there is no fix-up of guest-memory copies yet. The guest can stop itself
+//!   this way, nothing more.
+//! * the guest map is all memory below 4 GiB outside the SVSM's; the SVSM does not yet read
+//!   the loader's memory map (an IGVM memory-map parameter).
+
+use super::ghcb::msr;
+use super::ghcb::{ap_creation_info1, exit_code, ApCreation, Field, Ghcb};
+use super::guest_request::ghcb_transport::SharedMemory;
+use super::instr;
+use super::launch::{self, GuestPrep, GuestVmsa, LaunchError, LaunchInfo, LAUNCH_INFO_GPA};
+use super::layout::{termination, CPUID_GPA};
+use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermissions};
+use super::secrets::SecretsPage;
+use super::start::terminate;
+use super::vmsa::{guest_reset_vmsa, VMSA_SIZE};
+use crate::mm::guest::{GuestMap, GuestMemory, GuestRegion, IdentityMapped, PageSize};
+use crate::protocol::core::{PageState, PvalidateFail, Vcpus};
+use crate::protocol::vtpm::Engine;
+use crate::protocol::{Caller, Svsm, SvsmError, SvsmResult};
+use log::{error, info};
+
+/// The VMPL the guest firmware runs at.
+const GUEST_VMPL: u8 = 1;
+/// `SEV_FEATURES` of the guest's VMSA: SNPActive.
+const GUEST_SEV_FEATURES: u64 = 0x1;
+/// The boot vCPU's APIC ID (QEMU and KVM number vCPUs from 0).
+const BSP_APIC_ID: u32 = 0;
+const FOUR_GIB: u64 = 4 << 30;
+
+/// Everything VMPL1 may do with its own memory.
+fn guest_access() -> RmpAttributes {
+    RmpAttributes::new(GUEST_VMPL, VmplPermissions::ALL, false)
+        .unwrap_or_else(|_| terminate(termination::GUEST_MEMORY))
+}
+
+/// A copy of a private page of the SVSM's launch (launch information, CPUID page).
+fn read_launch_page(gpa: u64) -> [u8; 4096] {
+    let mut page = [0u8; 4096];
+    let src = gpa as *const u8;
+    for (i, b) in page.iter_mut().enumerate() {
+        // SAFETY: `gpa` is one of the launch's pages below the image (layout, launch), inside
+        // the identity map, private and validated by the launch; volatile byte loads, no
+        // reference made.
+        *b = unsafe { core::ptr::read_volatile(src.add(i)) };
+    }
+    page
+}
+
+/// The page operations of [`launch::prepare`] on SNP hardware.
+struct SnpPrep<'a> {
+    map: &'a GuestMap,
+    mem: &'a mut IdentityMapped,
+}
+
+fn guest_page(map: &GuestMap, gpa: u64) -> Result<GuestRegion<'_>, LaunchError> {
+    map.page(gpa).map_err(|_| LaunchError::Page(gpa))
+}
+
+impl GuestPrep for SnpPrep<'_> {
+    fn grant(&mut self, gpa: u64) -> Result<(), LaunchError> {
+        let region = guest_page(self.map, gpa)?;
+        match instr::rmpadjust(&region, PageSize::Small, guest_access()) {
+            RmpadjustResult::Success => Ok(()),
+            _ => Err(LaunchError::Page(gpa)),
+        }
+    }
+
+    fn accept(&mut self, gpa: u64) -> Result<(), LaunchError> {
+        let request = msr::page_state_change_request(gpa, msr::PageState::Private)
+            .map_err(|_| LaunchError::Page(gpa))?;
+        msr::decode_page_state_change(instr::msr_protocol(request))
+            .map_err(|_| LaunchError::Page(gpa))?;
+        let region = guest_page(self.map, gpa)?;
+        match instr::pvalidate(&region, PageSize::Small, true) {
+            PvalidateResult::Success | PvalidateResult::Unchanged => {}
+            _ => return Err(LaunchError::Page(gpa)),
+        }
+        self.mem
+            .copy_out(&region, &[0u8; 4096])
+            .map_err(|_| LaunchError::Page(gpa))?;
+        self.grant(gpa)
+    }
+
+    fn write_page(&mut self, gpa: u64, page: &[u8; 4096]) -> Result<(), LaunchError> {
+        let region = guest_page(self.map, gpa)?;
+        self.mem
+            .copy_out(&region, page)
+            .map_err(|_| LaunchError::Page(gpa))
+    }
+}
+
+/// The core protocol's page operations on SNP hardware: PVALIDATE, and RMPADJUST for the
+/// guest's access to what it validated and for the VMSA attribute.
+#[derive(Debug)]
+struct SnpPages;
+
+impl PageState for SnpPages {
+    fn pvalidate(
+        &mut self,
+        region: &GuestRegion<'_>,
+        size: PageSize,
+        validate: bool,
+    ) -> Result<(), PvalidateFail> {
+        instr::pvalidate(region, size, validate).to_result()?;
+        if validate && instr::rmpadjust(region, size, guest_access()) != RmpadjustResult::Success {
+            // A page the guest cannot use is rescinded again rather than left validated.
+            let _ = instr::pvalidate(region, size, false);
+            return Err(PvalidateFail::Input);
+        }
+        Ok(())
+    }
+
+    fn set_vmsa(&mut self, page: &GuestRegion<'_>, vmsa: bool) -> SvsmResult {
+        let attrs = if vmsa {
+            RmpAttributes::new(GUEST_VMPL, VmplPermissions::NONE, true)
+        } else {
+            RmpAttributes::new(GUEST_VMPL, VmplPermissions::ALL, false)
+        }
+        .map_err(|_| SvsmError::InvalidParameter)?;
+        match instr::rmpadjust(page, PageSize::Small, attrs) {
+            RmpadjustResult::Success => Ok(()),
+            _ => Err(SvsmError::InvalidAddress),
+        }
+    }
+}
+
+/// The guest's VMSA: a page of SVSM memory the hardware owns as a VMSA, reached by copies.
+#[derive(Debug)]
+struct OwnVmsa {
+    va: u64,
+}
+
+impl GuestVmsa for OwnVmsa {
+    fn read(&mut self, page: &mut [u8; VMSA_SIZE]) {
+        let src = self.va as *const u8;
+        for (i, b) in page.iter_mut().enumerate() {
+            // SAFETY: `va` is the 4 KiB VMSA page `new_guest_vmsa` allocated and leaked (no Rust
+            // object there); volatile byte loads, no reference made.
+            *b = unsafe { core::ptr::read_volatile(src.add(i)) };
+        }
+    }
+
+    fn write(&mut self, page: &[u8; VMSA_SIZE]) {
+        let dst = self.va as *mut u8;
+        for (i, b) in page.iter().enumerate() {
+            // SAFETY: as in `read`; volatile byte stores while the VMSA is not running.
+            unsafe { core::ptr::write_volatile(dst.add(i), *b) };
+        }
+    }
+}
+
+/// The guest's first VMSA at VMPL1, in a page of SVSM memory: the x86 reset state at OVMF's
+/// reset vector, then RMPADJUSTed into a VMSA of VMPL1 (which VMPL1 itself cannot touch). The
+/// page is never 2 MiB aligned (AMD erratum 1467: a VMSA page at a 2 MiB boundary may fault).
+fn new_guest_vmsa() -> Result<OwnVmsa, &'static str> {
+    let layout = core::alloc::Layout::from_size_align(2 * VMSA_SIZE, VMSA_SIZE)
+        .map_err(|_| "VMSA layout")?;
+    // SAFETY: a nonzero-sized layout; the allocation is leaked on purpose (the VMSA lives as
+    // long as the guest) and never reached through a Rust reference.
+    let base = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
+    if base == 0 {
+        return Err("no memory for the guest's VMSA");
+    }
+    let va = if base.is_multiple_of(2 << 20) {
+        base + VMSA_SIZE as u64
+    } else {
+        base
+    };
+    let mut vmsa = OwnVmsa { va };
+    vmsa.write(&guest_reset_vmsa(GUEST_VMPL, GUEST_SEV_FEATURES));
+    let attrs = RmpAttributes::new(GUEST_VMPL, VmplPermissions::NONE, true)
+        .map_err(|_| "VMSA attributes")?;
+    // SAFETY: `va` is a 4 KiB page of the heap (inside the image, identity-mapped) that the
+    // leaked allocation keeps from every Rust object, reached only by `OwnVmsa`'s copies.
+    match unsafe { instr::rmpadjust_own_page(va, attrs) } {
+        RmpadjustResult::Success => Ok(vmsa),
+        _ => Err("RMPADJUST of the guest's VMSA failed"),
+    }
+}
+
+/// SNP AP Creation of `vmsa` for the vCPU `apic_id` at the guest's VMPL.
+fn register_vmsa(vmsa: &OwnVmsa, apic_id: u32) -> Result<(), &'static str> {
+    let info1 =
+        ap_creation_info1(ApCreation::Create, GUEST_VMPL, apic_id).ok_or("AP Creation input")?;
+    let mut ghcb = Ghcb::default();
+    ghcb.prepare(exit_code::SNP_AP_CREATION, info1, vmsa.va);
+    ghcb.set(Field::Rax, GUEST_SEV_FEATURES);
+    super::snp::SharedGhcb
+        .exit(&mut ghcb)
+        .map_err(|_| "AP Creation exit")?;
+    ghcb.exit_result()
+        .map_err(|_| "the hypervisor refused the guest's VMSA")
+}
+
+/// Launches the guest firmware at VMPL1 and serves it on the boot vCPU, forever. `secrets` is
+/// the SVSM's secrets page without VMPCK0. Ends the guest (termination set 0xE) on any failure.
+pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
+    let image = crate::mm::image();
+    let svsm_mem = LAUNCH_INFO_GPA..image.end;
+    let info = match LaunchInfo::parse(&read_launch_page(LAUNCH_INFO_GPA)) {
+        Ok(info) => info,
+        Err(e) => {
+            error!("launch information: {e:?}");
+            terminate(termination::LAUNCH_INFO)
+        }
+    };
+    if let Err(e) = info.check(&svsm_mem) {
+        error!("launch information refused: {e:?}");
+        terminate(termination::LAUNCH_INFO);
+    }
+    let ram = 0..FOUR_GIB;
+    let map = GuestMap::new(
+        core::slice::from_ref(&ram),
+        core::slice::from_ref(&svsm_mem),
+    );
+    let Some(mut mem) = IdentityMapped::new(&map) else {
+        terminate(termination::GUEST_MEMORY)
+    };
+    let cpuid = read_launch_page(CPUID_GPA);
+    let start = match launch::prepare(
+        &info,
+        &mut SnpPrep {
+            map: &map,
+            mem: &mut mem,
+        },
+        secrets,
+        &cpuid,
+        &svsm_mem,
+    ) {
+        Ok(start) => start,
+        Err(e) => {
+            error!("guest memory: {e:?}");
+            terminate(termination::GUEST_MEMORY)
+        }
+    };
+    info!(
+        "guest firmware {:#x}..{:#x} granted to VMPL1; secrets page at {:#x}, calling area at {:#x}",
+        info.firmware.start, info.firmware.end, start.secrets, start.caa
+    );
+    let mut vmsa = match new_guest_vmsa().and_then(|v| register_vmsa(&v, BSP_APIC_ID).map(|_| v)) {
+        Ok(v) => v,
+        Err(e) => {
+            error!("guest VMSA: {e}");
+            terminate(termination::GUEST_VMSA)
+        }
+    };
+    let mut svsm = Svsm {
+        mem,
+        map,
+        engine,
+        pages: SnpPages,
+        vcpus: Vcpus::new(&[BSP_APIC_ID]),
+        caller: Caller {
+            vmpl: GUEST_VMPL,
+            sev_features: GUEST_SEV_FEATURES,
+        },
+        caa: start.caa,
+    };
+    info!("running the guest at VMPL1");
+    let Ok(run) = msr::run_vmpl_request(GUEST_VMPL) else {
+        terminate(termination::RUN_VMPL)
+    };
+    loop {
+        if msr::decode_run_vmpl(instr::msr_protocol(run)).is_err() {
+            error!("the hypervisor refused to run VMPL1");
+            terminate(termination::RUN_VMPL);
+        }
+        launch::turn(&mut svsm, &mut vmsa);
+    }
+}
