@@ -104,10 +104,20 @@ pub fn rmpadjust(
     let Some(va) = page_va(region, size) else {
         return RmpadjustResult::FailInput;
     };
+    // SAFETY: `va` names a whole page of guest RAM that no Rust object occupies (module doc).
+    unsafe { rmpadjust_raw(va, size, attrs) }
+}
+
+/// The RMPADJUST instruction.
+///
+/// # Safety
+///
+/// `va` is a whole mapped page of `size` that no Rust object occupies.
+unsafe fn rmpadjust_raw(va: u64, size: PageSize, attrs: RmpAttributes) -> RmpadjustResult {
     let eax: u64;
-    // SAFETY: `va` names a whole page of guest RAM that no Rust object occupies (module doc);
-    // `attrs` targets VMPL1..3 only (`RmpAttributes::new`), so VMPL0's access to any memory is
-    // unchanged. RMPADJUST (F3 0F 01 FE) reads RAX, RCX, RDX and writes EAX and RFLAGS.
+    // SAFETY: the caller's contract; `attrs` targets VMPL1..3 only (`RmpAttributes::new`), so
+    // VMPL0's access to any memory is unchanged. RMPADJUST (F3 0F 01 FE) reads RAX, RCX, RDX
+    // and writes EAX and RFLAGS.
     unsafe {
         asm!(
             ".byte 0xf3, 0x0f, 0x01, 0xfe",
@@ -132,19 +142,8 @@ pub unsafe fn rmpadjust_own_page(va: u64, attrs: RmpAttributes) -> RmpadjustResu
     if va & 0xFFF != 0 || va >= IdentityMapped::MAPPED_END {
         return RmpadjustResult::FailInput;
     }
-    let eax: u64;
-    // SAFETY: the caller's contract; `attrs` targets VMPL1..3 only (`RmpAttributes::new`), so
-    // VMPL0's own access is unchanged. RMPADJUST reads RAX, RCX, RDX, writes EAX and RFLAGS.
-    unsafe {
-        asm!(
-            ".byte 0xf3, 0x0f, 0x01, 0xfe",
-            inout("rax") va => eax,
-            in("rcx") u64::from(page_size_operand(PageSize::Small)),
-            in("rdx") attrs.rdx(),
-            options(nostack),
-        );
-    }
-    decode_rmpadjust(eax as u32)
+    // SAFETY: the caller's contract.
+    unsafe { rmpadjust_raw(va, PageSize::Small, attrs) }
 }
 
 /// `VMGEXIT`: exits to the hypervisor, which acts on the GHCB MSR's value (an MSR-protocol
