@@ -67,6 +67,7 @@ boot_gdt_desc:
     .balign 4096
 boot_pml4:
     .skip 4096
+    .global boot_pdpt
 boot_pdpt:
     .skip 4096
     .global boot_pd

@@ -11,8 +11,10 @@
 //!    rest of each segment (BSS, stack, heap) as page data without file data. QEMU launches
 //!    those as NORMAL pages of zeros (`CGS_PAGE_TYPE_ZERO` goes to the same SNP_LAUNCH_UPDATE
 //!    as data), and the `igvm` crate's own SNP measurement hashes them the same way;
-//! 3. the launch-information page at [`LAUNCH_INFO_GPA`] (`svsm::sev::launch`): where OVMF
-//!    lies and its SEV metadata sections, which the SVSM prepares for it at run time;
+//! 3. the loader's memory map, a parameter area QEMU fills from its e820 table and inserts
+//!    (unmeasured) at [`MEMORY_MAP_GPA`]: the guest's RAM, for the SVSM's guest map;
+//!    then the launch-information page at [`LAUNCH_INFO_GPA`] (`svsm::sev::launch`): where
+//!    OVMF lies and its SEV metadata sections, which the SVSM prepares for it at run time;
 //! 4. the SNP secrets page at [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], both for the
 //!    SVSM alone. The guest's secrets page, with VMPCK0 zeroed and the SVSM fields (SVSM spec
 //!    table 7: base, size, calling area, max protocol version, guest VMPL) filled in, is
@@ -31,13 +33,14 @@
 //! `measurement::generate_snp_measurement` (the tests do both).
 
 use crate::measure::{
-    self, svsm_vmsa, LaunchDigest, Ovmf, PageType, CPUID_GPA, LAUNCH_INFO_GPA, SECRETS_GPA,
-    VMSA_GPA,
+    self, svsm_vmsa, LaunchDigest, Ovmf, PageType, CPUID_GPA, LAUNCH_INFO_GPA, MEMORY_MAP_GPA,
+    SECRETS_GPA, VMSA_GPA,
 };
 use igvm::snp_defs::SevVmsa;
 use igvm::{IgvmDirectiveHeader, IgvmFile, IgvmInitializationHeader, IgvmPlatformHeader};
 use igvm_defs::{
-    IgvmPageDataFlags, IgvmPageDataType, IgvmPlatformType, IGVM_VHS_SUPPORTED_PLATFORM,
+    IgvmPageDataFlags, IgvmPageDataType, IgvmPlatformType, IGVM_VHS_PARAMETER,
+    IGVM_VHS_PARAMETER_INSERT, IGVM_VHS_SUPPORTED_PLATFORM,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -104,6 +107,24 @@ pub fn build(image: &[u8], ovmf: &Ovmf, o: &Options) -> Result<Vec<u8>, String> 
             gpa += PAGE;
         }
     }
+    // The loader's memory map, for the SVSM's guest map (`svsm::sev::launch::parse_memory_map`):
+    // parameter area 0, filled by QEMU from its e820 table, inserted unmeasured.
+    d.push(IgvmDirectiveHeader::ParameterArea {
+        number_of_bytes: PAGE,
+        parameter_area_index: 0,
+        initial_data: Vec::new(),
+    });
+    d.push(IgvmDirectiveHeader::MemoryMap(IGVM_VHS_PARAMETER {
+        parameter_area_index: 0,
+        byte_offset: 0,
+    }));
+    d.push(IgvmDirectiveHeader::ParameterInsert(
+        IGVM_VHS_PARAMETER_INSERT {
+            gpa: MEMORY_MAP_GPA,
+            compatibility_mask: SNP_COMPAT,
+            parameter_area_index: 0,
+        },
+    ));
     d.push(page(
         LAUNCH_INFO_GPA,
         IgvmPageDataType::NORMAL,
@@ -217,6 +238,7 @@ pub fn measure(file: &[u8], vcpus: u32) -> Result<[u8; 48], String> {
     let (f, mask) = parse(file)?;
     let mut ld = LaunchDigest::default();
     let mut vmsas: Vec<Option<[u8; PAGE as usize]>> = vec![None; vcpus as usize];
+    let mut areas = std::collections::BTreeMap::new();
     for h in f.directives() {
         if h.compatibility_mask().is_some_and(|m| m & mask == 0) {
             continue;
@@ -271,8 +293,28 @@ pub fn measure(file: &[u8], vcpus: u32) -> Result<[u8; 48], String> {
                     *slot = Some(p);
                 }
             }
-            IgvmDirectiveHeader::RequiredMemory { .. } | IgvmDirectiveHeader::ErrorRange { .. } => {
+            IgvmDirectiveHeader::ParameterArea {
+                number_of_bytes,
+                parameter_area_index,
+                ..
+            } => {
+                areas.insert(*parameter_area_index, *number_of_bytes);
             }
+            IgvmDirectiveHeader::ParameterInsert(p) => {
+                let size = areas.get(&p.parameter_area_index).ok_or_else(|| {
+                    format!(
+                        "parameter area {} inserted before it is declared",
+                        p.parameter_area_index
+                    )
+                })?;
+                // QEMU inserts a parameter area as UNMEASURED pages.
+                for at in (p.gpa..p.gpa + size).step_by(PAGE as usize) {
+                    ld.update(PageType::Unmeasured, at, &[0; 48]);
+                }
+            }
+            IgvmDirectiveHeader::MemoryMap(_)
+            | IgvmDirectiveHeader::RequiredMemory { .. }
+            | IgvmDirectiveHeader::ErrorRange { .. } => {}
             other => {
                 return Err(format!(
                     "directive {other:?} is not part of an evtpm launch and not modelled"

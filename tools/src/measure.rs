@@ -12,7 +12,8 @@
 //! * **The evtpm launch** (IMAGE = the firmware ELF): the OVMF image as NORMAL pages ending at
 //!   4 GiB, the firmware's loadable segments at their physical addresses (file bytes as NORMAL
 //!   pages, the rest of each segment — BSS, stack, heap — as NORMAL pages of zeros, as QEMU
-//!   launches IGVM page data without file data), the launch-information page at
+//!   launches IGVM page data without file data), the loader's memory map at [`MEMORY_MAP_GPA`]
+//!   (an UNMEASURED page), the launch-information page at
 //!   [`LAUNCH_INFO_GPA`] (OVMF's place and SEV metadata, `svsm::sev::launch`), the SECRETS page at
 //!   [`SECRETS_GPA`] and the CPUID page at [`CPUID_GPA`], then one VMSA per vCPU in the
 //!   SVSM's initial state: 32-bit flat protected mode at the ELF entry (`snp_start`, the SNP entry),
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha384};
 const PAGE: u64 = 4096;
 
 /// Where the evtpm launch puts the launch-information page (`svsm::sev::launch`).
-pub use svsm::sev::launch::LAUNCH_INFO_GPA;
+pub use svsm::sev::launch::{LAUNCH_INFO_GPA, MEMORY_MAP_GPA};
 /// Where the evtpm launch puts the SNP secrets page and the CPUID page: just below the firmware
 /// at 16 MiB, where its SNP entry looks for them (`svsm::sev::layout`).
 pub use svsm::sev::layout::{CPUID_GPA, SECRETS_GPA};
@@ -363,7 +364,7 @@ pub fn launch_check(image: &[u8], ovmf: &Ovmf) -> Result<(), String> {
         .max()
         .ok_or("the image has no loadable segment")?;
     let info = LaunchInfo::parse(&ovmf.launch_info()?).map_err(|e| format!("{e:?}"))?;
-    info.check(&(LAUNCH_INFO_GPA..end))
+    info.check(&(MEMORY_MAP_GPA..end))
         .map_err(|e| format!("its SEV metadata does not fit: {e:?}"))
 }
 
@@ -469,6 +470,7 @@ pub fn evtpm_launch(
             gpa += PAGE;
         }
     }
+    ld.update(PageType::Unmeasured, MEMORY_MAP_GPA, &[0; 48]);
     ld.normal_pages(LAUNCH_INFO_GPA, &ovmf.launch_info()?);
     ld.update(PageType::Secrets, SECRETS_GPA, &[0; 48]);
     ld.update(PageType::Cpuid, CPUID_GPA, &[0; 48]);

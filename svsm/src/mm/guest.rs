@@ -77,6 +77,8 @@ pub enum GuestMemError {
     TooManyVmsas,
     /// The page is already a VMSA (registering) or is not one (unregistering).
     VmsaState,
+    /// The copy touched a page the guest never validated (SEV-SNP #VC `PAGE_NOT_VALIDATED`).
+    NotValidated,
 }
 
 impl GuestMemError {
@@ -92,6 +94,7 @@ impl GuestMemError {
             GuestMemError::LengthMismatch => 7,
             GuestMemError::TooManyVmsas => 8,
             GuestMemError::VmsaState => 9,
+            GuestMemError::NotValidated => 10,
         }
     }
 
@@ -107,6 +110,7 @@ impl GuestMemError {
             7 => GuestMemError::LengthMismatch,
             8 => GuestMemError::TooManyVmsas,
             9 => GuestMemError::VmsaState,
+            10 => GuestMemError::NotValidated,
             _ => return None,
         })
     }
@@ -124,6 +128,7 @@ impl fmt::Display for GuestMemError {
             GuestMemError::LengthMismatch => "buffer length differs from the region",
             GuestMemError::TooManyVmsas => "too many VMSA pages",
             GuestMemError::VmsaState => "VMSA page state",
+            GuestMemError::NotValidated => "a guest page that is not validated",
         })
     }
 }
@@ -277,6 +282,11 @@ pub trait GuestMemory {
 /// The entry code maps the first 4 GiB identity; the platform builds its [`GuestMap`] only from
 /// RAM below that, so a checked region is mapped, is RAM, and (being clear of SVSM-owned
 /// ranges: the image, its stack and heap) is no memory any Rust object lives in.
+/// See [`IdentityMapped::mapped_end`]; written only by [`crate::mm::paging::map_high`].
+#[cfg(target_os = "none")]
+pub(crate) static MAPPED: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(IdentityMapped::MAPPED_END);
+
 #[cfg(target_os = "none")]
 #[derive(Debug)]
 pub struct IdentityMapped {
@@ -288,14 +298,57 @@ impl IdentityMapped {
     /// Highest address (exclusive) the boot page tables map identity (`boot.rs`).
     pub const MAPPED_END: u64 = 4 << 30;
 
+    /// Highest address (exclusive) mapped identity now: [`Self::MAPPED_END`], or more once
+    /// [`crate::mm::paging::map_high`] has mapped RAM above 4 GiB.
+    pub fn mapped_end() -> u64 {
+        MAPPED.load(core::sync::atomic::Ordering::Acquire)
+    }
+
     /// Guest memory through the identity map. `map` must describe only RAM below
-    /// [`IdentityMapped::MAPPED_END`]; `None` otherwise.
+    /// [`IdentityMapped::mapped_end`]; `None` otherwise.
     pub fn new(map: &GuestMap) -> Option<IdentityMapped> {
         map.ram
             .iter()
-            .all(|r| r.end <= Self::MAPPED_END)
+            .all(|r| r.end <= Self::mapped_end())
             .then_some(IdentityMapped { _private: () })
     }
+}
+
+// The one routine that reads or writes guest memory: `rep movsb` of `rdx` bytes from `rsi` to
+// `rdi`, returning 0 in EAX; if the copy touches a guest page that is not validated, the #VC
+// handler resumes at `evtpm_guest_copy_fixup` (`guest_copy_fixup`), which returns 1. DF is
+// clear on entry (System V ABI).
+#[cfg(target_os = "none")]
+core::arch::global_asm!(
+    ".pushsection .text.evtpm_guest_copy, \"ax\"",
+    ".global evtpm_guest_copy",
+    "evtpm_guest_copy:",
+    "    mov rcx, rdx",
+    ".global evtpm_guest_copy_insn",
+    "evtpm_guest_copy_insn:",
+    "    rep movsb",
+    "    xor eax, eax",
+    "    ret",
+    ".global evtpm_guest_copy_fixup",
+    "evtpm_guest_copy_fixup:",
+    "    mov eax, 1",
+    "    ret",
+    ".popsection",
+);
+
+#[cfg(target_os = "none")]
+extern "C" {
+    fn evtpm_guest_copy(dst: *mut u8, src: *const u8, len: usize) -> u32;
+    static evtpm_guest_copy_insn: u8;
+    static evtpm_guest_copy_fixup: u8;
+}
+
+/// Where to resume after a #VC `PAGE_NOT_VALIDATED` at `rip`: the copy's failure exit if
+/// `rip` is the guest copy's `rep movsb`, else `None` (the #VC is fatal).
+#[cfg(target_os = "none")]
+pub fn guest_copy_fixup(rip: u64) -> Option<u64> {
+    let insn = (&raw const evtpm_guest_copy_insn) as u64;
+    (rip == insn).then_some((&raw const evtpm_guest_copy_fixup) as u64)
 }
 
 #[cfg(target_os = "none")]
@@ -306,16 +359,18 @@ impl GuestMemory for IdentityMapped {
         }
         // SAFETY:
         // 1. `region` was checked by `GuestMap::region` against a map whose RAM lies below
-        //    `MAPPED_END` (`IdentityMapped::new`), so `gpa..gpa+len` is identity-mapped RAM.
+        //    `mapped_end()` (`IdentityMapped::new`; the map only grows), so `gpa..gpa+len` is
+        //    identity-mapped RAM.
         // 2. It overlaps no SVSM-owned range, so no Rust object (image, stack, heap) lives there
         //    and `dst`, which is SVSM memory, cannot overlap it.
-        // 3. Volatile byte reads: the guest may change the bytes concurrently; we take a
-        //    snapshot and never form a reference into the region.
-        unsafe {
-            let src = region.gpa() as *const u8;
-            for (i, d) in dst.iter_mut().enumerate() {
-                *d = core::ptr::read_volatile(src.add(i));
-            }
+        // 3. `evtpm_guest_copy` reads each byte once (a snapshot of memory the guest may change
+        //    concurrently) and forms no reference into the region; a page the guest never
+        //    validated ends the copy through the #VC fix-up with 1, and `dst` is then partly
+        //    written, which the error makes the caller discard.
+        let failed =
+            unsafe { evtpm_guest_copy(dst.as_mut_ptr(), region.gpa() as *const u8, dst.len()) };
+        if failed != 0 {
+            return Err(GuestMemError::NotValidated);
         }
         Ok(())
     }
@@ -324,13 +379,11 @@ impl GuestMemory for IdentityMapped {
         if src.len() != region.len() {
             return Err(GuestMemError::LengthMismatch);
         }
-        // SAFETY: as in `copy_in` (points 1 and 2); the writes are volatile byte stores into
-        // guest memory that no Rust object occupies.
-        unsafe {
-            let dst = region.gpa() as *mut u8;
-            for (i, s) in src.iter().enumerate() {
-                core::ptr::write_volatile(dst.add(i), *s);
-            }
+        // SAFETY: as in `copy_in` (points 1 to 3), with the guest region as the destination:
+        // byte stores into guest memory that no Rust object occupies.
+        let failed = unsafe { evtpm_guest_copy(region.gpa() as *mut u8, src.as_ptr(), src.len()) };
+        if failed != 0 {
+            return Err(GuestMemError::NotValidated);
         }
         Ok(())
     }

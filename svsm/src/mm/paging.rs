@@ -30,13 +30,22 @@ pub fn split_2m(pde: u64, cbit_mask: u64) -> Option<[u64; 512]> {
     Some(t)
 }
 
+/// The PDPT entry that maps GiB `index` identity with one 1 GiB page: present, writable,
+/// page size, with the C-bit (`cbit_mask`).
+pub const fn pdpte_1g(index: u64, cbit_mask: u64) -> u64 {
+    (index << 30) | cbit_mask | PRESENT_RW | PAGE_SIZE_2M
+}
+
+/// Most GiBs one PDPT maps.
+pub const PDPT_ENTRIES: u64 = 512;
+
 /// Index of `va` in the page directory of the first GiB and in its page table.
 pub fn indices(va: u64) -> Option<(usize, usize)> {
     (va < 1 << 30).then_some(((va >> 21) as usize, ((va >> 12) & 0x1FF) as usize))
 }
 
 #[cfg(target_os = "none")]
-pub use firmware::map_shared;
+pub use firmware::{map_high, map_shared};
 
 #[cfg(target_os = "none")]
 mod firmware {
@@ -47,6 +56,38 @@ mod firmware {
     extern "C" {
         /// The page directory of the first GiB (boot code, `.boot_pt`).
         static boot_pd: u8;
+        /// The page-directory-pointer table (boot code, `.boot_pt`): entries 0 to 3 point to
+        /// the four page directories of the first 4 GiB.
+        static boot_pdpt: u8;
+    }
+
+    /// Maps guest physical memory from 4 GiB up to `end` (rounded up to a GiB, at most 512 GiB)
+    /// identity with 1 GiB pages carrying the C-bit, and records the new end
+    /// ([`crate::mm::guest::IdentityMapped::mapped_end`]). Returns that end; 4 GiB when there is
+    /// nothing above it to map.
+    ///
+    /// # Safety
+    ///
+    /// Boot CPU only, nothing else running; the CPU supports 1 GiB pages; `cbit_mask` is the
+    /// C-bit the entry code mapped with. Entries 4 and up of the boot PDPT are unused (the
+    /// entry code maps 4 GiB), so no existing mapping changes.
+    pub unsafe fn map_high(end: u64, cbit_mask: u64) -> u64 {
+        use super::{pdpte_1g, PDPT_ENTRIES};
+        let gib = end.div_ceil(1 << 30).min(PDPT_ENTRIES);
+        if gib <= 4 {
+            return crate::mm::guest::IdentityMapped::MAPPED_END;
+        }
+        let pdpt = (&raw const boot_pdpt) as *mut u64;
+        for i in 4..gib {
+            // SAFETY: `i` < 512, inside the boot PDPT; entries 4.. were empty (contract).
+            unsafe { write_volatile(pdpt.add(i as usize), pdpte_1g(i, cbit_mask)) };
+        }
+        // SAFETY: new mappings only; a CR3 reload makes them visible.
+        unsafe {
+            core::arch::asm!("mov {t}, cr3", "mov cr3, {t}", t = out(reg) _, options(nostack));
+        }
+        crate::mm::guest::MAPPED.store(gib << 30, core::sync::atomic::Ordering::Release);
+        gib << 30
     }
 
     /// The one page table that replaces a 2 MiB leaf: the shared pages all lie in one 2 MiB
@@ -128,6 +169,12 @@ mod tests {
             "a table pointer"
         );
         assert!(split_2m(0x0120_0000 | 0x82, C51).is_none(), "not present");
+    }
+
+    #[test]
+    fn a_1g_entry_maps_its_gib_with_the_cbit() {
+        assert_eq!(pdpte_1g(4, C51), 0x1_0000_0000 | C51 | 0x83);
+        assert_eq!(pdpte_1g(511, 0), (511 << 30) | 0x83);
     }
 
     #[test]

@@ -126,9 +126,10 @@ impl From<GuestMemError> for SvsmError {
             GuestMemError::Unaligned | GuestMemError::BadLength | GuestMemError::CrossesPage => {
                 SvsmError::InvalidParameter
             }
-            GuestMemError::OutOfRange | GuestMemError::SvsmOwned | GuestMemError::Vmsa => {
-                SvsmError::InvalidAddress
-            }
+            GuestMemError::OutOfRange
+            | GuestMemError::SvsmOwned
+            | GuestMemError::Vmsa
+            | GuestMemError::NotValidated => SvsmError::InvalidAddress,
             GuestMemError::VmsaState | GuestMemError::TooManyVmsas => SvsmError::InvalidParameter,
             GuestMemError::LengthMismatch => SvsmError::InvalidRequest,
         }

@@ -33,7 +33,7 @@ fn page_va(region: &GuestRegion<'_>, size: PageSize) -> Option<u64> {
     let mapped = region
         .gpa()
         .checked_add(size.bytes())
-        .is_some_and(|end| end <= IdentityMapped::MAPPED_END);
+        .is_some_and(|end| end <= IdentityMapped::mapped_end());
     (whole && mapped).then_some(region.gpa())
 }
 

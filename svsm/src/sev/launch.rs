@@ -43,6 +43,14 @@ use core::ops::Range;
 /// Where `evtpm igvm` puts the launch-information page: below the secrets and CPUID pages
 /// (`super::layout`), inside the first GiB.
 pub const LAUNCH_INFO_GPA: u64 = 0x00FF_D000;
+/// Where the loader inserts its memory map (an IGVM parameter area with `IGVM_VHT_MEMORY_MAP`,
+/// `IGVM_VHT_PARAMETER_INSERT` at this GPA), below the launch-information page. From here to
+/// the end of the image, memory is the SVSM's.
+pub const MEMORY_MAP_GPA: u64 = 0x00FF_C000;
+/// Bytes of an `IGVM_VHS_MEMORY_MAP_ENTRY`.
+pub const MEMORY_MAP_ENTRY: usize = 24;
+/// The memory map's lowest bound on guest physical addresses: 52 bits.
+const MAX_GPA: u64 = 1 << 52;
 /// The page's magic.
 pub const MAGIC: [u8; 8] = *b"EVTPMLI1";
 /// The page format version.
@@ -128,6 +136,45 @@ pub enum LaunchError {
     Page(u64),
     /// The guest's secrets page could not be made.
     Secrets,
+    /// The loader's memory map is empty, overflows, or has overlapping RAM ranges.
+    MemoryMap,
+}
+
+/// The RAM ranges of the loader's memory map page (IGVM spec, `IGVM_VHS_MEMORY_MAP_ENTRY`:
+/// starting GPA page number u64, number of pages u64, type u16, flags u16, reserved u32; the
+/// list ends at the first entry of zero pages or at the end of the page), in the map's order.
+/// Only `MEMORY` (type 0) entries are RAM; the others (platform reserved, persistent, …) are
+/// not the guest's to hand to the SVSM. Refused: no RAM at all, a range beyond 52 bits of
+/// address, RAM ranges that overlap.
+pub fn parse_memory_map(page: &[u8; 4096]) -> Result<alloc::vec::Vec<Range<u64>>, LaunchError> {
+    let mut ram: alloc::vec::Vec<Range<u64>> = alloc::vec::Vec::new();
+    for entry in page.chunks_exact(MEMORY_MAP_ENTRY) {
+        let first = le64(entry, 0);
+        let pages = le64(entry, 8);
+        if pages == 0 {
+            break;
+        }
+        let kind = u16::from_le_bytes([entry[16], entry[17]]);
+        let range = first
+            .checked_mul(PAGE)
+            .and_then(|start| Some(start..start.checked_add(pages.checked_mul(PAGE)?)?))
+            .filter(|r| r.end <= MAX_GPA)
+            .ok_or(LaunchError::MemoryMap)?;
+        if kind != 0 {
+            continue;
+        }
+        if ram
+            .iter()
+            .any(|r| r.start < range.end && range.start < r.end)
+        {
+            return Err(LaunchError::MemoryMap);
+        }
+        ram.push(range);
+    }
+    if ram.is_empty() {
+        return Err(LaunchError::MemoryMap);
+    }
+    Ok(ram)
 }
 
 /// What the launch-information page says.
@@ -389,7 +436,69 @@ mod tests {
         }
     }
 
-    const SVSM_MEM: Range<u64> = 0xFF_D000..0x200_0000;
+    const SVSM_MEM: Range<u64> = MEMORY_MAP_GPA..0x200_0000;
+
+    fn map_entry(p: &mut [u8; 4096], i: usize, first: u64, pages: u64, kind: u16) {
+        let at = i * MEMORY_MAP_ENTRY;
+        p[at..at + 8].copy_from_slice(&first.to_le_bytes());
+        p[at + 8..at + 16].copy_from_slice(&pages.to_le_bytes());
+        p[at + 16..at + 18].copy_from_slice(&kind.to_le_bytes());
+    }
+
+    #[test]
+    fn the_memory_map_gives_the_ram_ranges() {
+        // QEMU's e820 for 8 GiB: 2 GiB below the PCI hole, the rest above 4 GiB.
+        let mut p = [0u8; 4096];
+        map_entry(&mut p, 0, 0, 0x8_0000, 0);
+        map_entry(&mut p, 1, 0xFEFFC, 4, 1);
+        map_entry(&mut p, 2, 0x10_0000, 0x18_0000, 0);
+        assert_eq!(
+            parse_memory_map(&p).unwrap(),
+            Vec::from([0..0x8000_0000, 0x1_0000_0000..0x2_8000_0000])
+        );
+        // Entries after the terminator are not read.
+        map_entry(&mut p, 4, 0x30_0000, 1, 0);
+        assert_eq!(parse_memory_map(&p).unwrap().len(), 2);
+        // A full page of entries (170) is read to its end.
+        let mut full = [0u8; 4096];
+        for i in 0..4096 / MEMORY_MAP_ENTRY {
+            map_entry(&mut full, i, 2 * i as u64, 1, 0);
+        }
+        assert_eq!(parse_memory_map(&full).unwrap().len(), 170);
+    }
+
+    #[test]
+    fn hostile_memory_maps_are_refused() {
+        let refuse = |f: &dyn Fn(&mut [u8; 4096])| {
+            let mut p = [0u8; 4096];
+            f(&mut p);
+            parse_memory_map(&p)
+        };
+        assert_eq!(refuse(&|_| {}), Err(LaunchError::MemoryMap), "empty");
+        assert_eq!(
+            refuse(&|p| map_entry(p, 0, 0, 16, 1)),
+            Err(LaunchError::MemoryMap),
+            "no RAM"
+        );
+        assert_eq!(
+            refuse(&|p| map_entry(p, 0, u64::MAX / 4096, 16, 0)),
+            Err(LaunchError::MemoryMap),
+            "overflow"
+        );
+        assert_eq!(
+            refuse(&|p| map_entry(p, 0, 1 << 40, 1, 0)),
+            Err(LaunchError::MemoryMap),
+            "beyond 52 bits"
+        );
+        assert_eq!(
+            refuse(&|p| {
+                map_entry(p, 0, 0, 0x100, 0);
+                map_entry(p, 1, 0xFF, 2, 0);
+            }),
+            Err(LaunchError::MemoryMap),
+            "overlapping RAM"
+        );
+    }
 
     #[test]
     fn the_page_round_trips_and_its_layout_is_fixed() {

@@ -9,18 +9,16 @@
 //! * only the boot vCPU has a request loop. The other vCPUs wait in `snp_start`; a guest AP
 //!   that `SVSM_CORE_CREATE_VCPU` registers is checked and recorded, but no VMPL0 loop runs
 //!   on its vCPU, so a guest must be started with one vCPU;
-//! * a guest address that is RAM in the guest map but was never validated (the guest gave it
-//!   without accepting it) raises a #VC at VMPL0 when the SVSM copies from it, and that ends
-//!   the launch: there is no fix-up of guest-memory copies yet. The guest can stop itself
-//!   this way, nothing more.
-//! * the guest map is all memory below 4 GiB outside the SVSM's; the SVSM does not yet read
-//!   the loader's memory map (an IGVM memory-map parameter).
+//! * RAM above 512 GiB (the reach of one page-directory-pointer table of 1 GiB pages) is not
+//!   mapped, and so not in the guest map: a call naming it gets `INVALID_ADDRESS`.
 
 use super::ghcb::msr;
 use super::ghcb::{ap_creation_info1, exit_code, ApCreation, Field, Ghcb};
 use super::guest_request::ghcb_transport::SharedMemory;
 use super::instr;
-use super::launch::{self, GuestPrep, GuestVmsa, LaunchError, LaunchInfo, LAUNCH_INFO_GPA};
+use super::launch::{
+    self, GuestPrep, GuestVmsa, LaunchError, LaunchInfo, LAUNCH_INFO_GPA, MEMORY_MAP_GPA,
+};
 use super::layout::{termination, CPUID_GPA};
 use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermissions};
 use super::secrets::SecretsPage;
@@ -38,7 +36,6 @@ const GUEST_VMPL: u8 = 1;
 const GUEST_SEV_FEATURES: u64 = 0x1;
 /// The boot vCPU's APIC ID (QEMU and KVM number vCPUs from 0).
 const BSP_APIC_ID: u32 = 0;
-const FOUR_GIB: u64 = 4 << 30;
 
 /// Everything VMPL1 may do with its own memory.
 fn guest_access() -> RmpAttributes {
@@ -205,11 +202,43 @@ fn register_vmsa(vmsa: &OwnVmsa, apic_id: u32) -> Result<(), &'static str> {
         .map_err(|_| "the hypervisor refused the guest's VMSA")
 }
 
+/// The guest's RAM: the loader's memory map (RAM above 4 GiB mapped now with 1 GiB pages, if
+/// the CPU has them; else left out), and the guest firmware, which the loader does not list.
+fn guest_ram(info: &LaunchInfo) -> alloc::vec::Vec<core::ops::Range<u64>> {
+    let mut ram = match launch::parse_memory_map(&read_launch_page(MEMORY_MAP_GPA)) {
+        Ok(ram) => ram,
+        Err(e) => {
+            error!("memory map: {e:?}");
+            terminate(termination::LAUNCH_INFO)
+        }
+    };
+    let top = ram.iter().map(|r| r.end).max().unwrap_or(0);
+    let gib_pages = crate::cpu::cpuid(0x8000_0001, 0).edx & (1 << 26) != 0;
+    let mapped = if gib_pages {
+        // SAFETY: the boot CPU, before the guest runs; the CPU has 1 GiB pages; the C-bit is
+        // the one the entry code mapped with.
+        unsafe { crate::mm::paging::map_high(top, 1u64 << super::start::cbit()) }
+    } else {
+        IdentityMapped::MAPPED_END
+    };
+    for r in ram.iter_mut() {
+        r.end = r.end.min(mapped);
+    }
+    ram.retain(|r| r.start < r.end);
+    ram.push(info.firmware.clone());
+    info!(
+        "guest RAM: {} ranges up to {:#x} (mapped to {mapped:#x})",
+        ram.len(),
+        top
+    );
+    ram
+}
+
 /// Launches the guest firmware at VMPL1 and serves it on the boot vCPU, forever. `secrets` is
 /// the SVSM's secrets page without VMPCK0. Ends the guest (termination set 0xE) on any failure.
 pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
     let image = crate::mm::image();
-    let svsm_mem = LAUNCH_INFO_GPA..image.end;
+    let svsm_mem = MEMORY_MAP_GPA..image.end;
     let info = match LaunchInfo::parse(&read_launch_page(LAUNCH_INFO_GPA)) {
         Ok(info) => info,
         Err(e) => {
@@ -221,11 +250,8 @@ pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
         error!("launch information refused: {e:?}");
         terminate(termination::LAUNCH_INFO);
     }
-    let ram = 0..FOUR_GIB;
-    let map = GuestMap::new(
-        core::slice::from_ref(&ram),
-        core::slice::from_ref(&svsm_mem),
-    );
+    let ram = guest_ram(&info);
+    let map = GuestMap::new(&ram, core::slice::from_ref(&svsm_mem));
     let Some(mut mem) = IdentityMapped::new(&map) else {
         terminate(termination::GUEST_MEMORY)
     };

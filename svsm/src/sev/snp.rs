@@ -193,6 +193,17 @@ impl super::vc::VcBackend for GhcbVc {
 /// Handles a #VC raised by the firmware's own code (`frame`: the saved registers; its error
 /// code is the exit code). `false` if it cannot be handled (then it is fatal).
 pub fn handle_vc(frame: &mut crate::cpu::idt::TrapFrame) -> bool {
+    if frame.error_code == super::vc::code::PAGE_NOT_VALIDATED {
+        // A guest address the guest never validated: the guest copy fails instead (the only
+        // code that touches guest memory), anything else is fatal.
+        return match crate::mm::guest::guest_copy_fixup(frame.rip) {
+            Some(resume) => {
+                frame.rip = resume;
+                true
+            }
+            None => false,
+        };
+    }
     let image = crate::mm::image();
     if frame.rip < image.start || frame.rip.saturating_add(15) > image.end {
         return false;

@@ -45,7 +45,7 @@ pub fn check_platform(cbit: u32, sev_info: u64, hv_features: u64) -> Result<(), 
 }
 
 #[cfg(target_os = "none")]
-pub use firmware::{early, terminate};
+pub use firmware::{cbit, early, terminate};
 
 #[cfg(target_os = "none")]
 mod firmware {
@@ -57,6 +57,13 @@ mod firmware {
     extern "C" {
         /// The C-bit position `snp_start` read from the CPUID page (boot code, `.data`).
         static snp_cbit: u32;
+    }
+
+    /// The C-bit position `snp_start` found.
+    pub fn cbit() -> u32 {
+        // SAFETY: `snp_cbit` is a u32 in the image's .data, written once by `snp_start` before
+        // long mode and never again.
+        unsafe { core::ptr::read_volatile(&raw const snp_cbit) }
     }
 
     /// Ends the guest with a termination request (reason set 0xE, `code`); halts if the
@@ -74,9 +81,7 @@ mod firmware {
     /// pages and routes port I/O through the GHCB. Returns where the guest-request pages are;
     /// terminates the guest on any failure.
     pub fn early() -> SharedPages {
-        // SAFETY: `snp_cbit` is a u32 in the image's .data, written once by `snp_start` before
-        // long mode and never again; reading it races with nothing (one CPU runs here).
-        let cbit = unsafe { core::ptr::read_volatile(&raw const snp_cbit) };
+        let cbit = cbit();
         let sev_info = instr::msr_protocol(msr::sev_info_request());
         let hv_features = instr::msr_protocol(msr::hv_features_request());
         if let Err(code) = super::check_platform(cbit, sev_info, hv_features) {

@@ -19,6 +19,9 @@ pub mod code {
     pub const CPUID: u64 = 0x72;
     pub const IOIO: u64 = 0x7B;
     pub const MSR: u64 = 0x7C;
+    /// An access to a private page whose Validated bit is clear (AMD APM vol. 2, 15.36.10);
+    /// CR2 holds the address. Not emulated: the guest-memory copy has a fix-up for it.
+    pub const PAGE_NOT_VALIDATED: u64 = 0x404;
 }
 
 /// What the faulting instruction asks for.
