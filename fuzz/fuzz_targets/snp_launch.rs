@@ -1,6 +1,6 @@
 //! The SNP launch's inputs from the host and the image: the loader's memory map (filled by the
 //! hypervisor's QEMU, so hostile) and the launch-information page, on arbitrary bytes. Every
-//! outcome is a value or an error, never a panic; an accepted memory map has ordered, disjoint,
+//! outcome is a value or an error, never a panic; an accepted memory map has aligned, disjoint,
 //! nonempty RAM ranges below 2^52; an accepted launch-information page round-trips through
 //! `encode`, and `prepare` on it touches no page of the SVSM's memory or beyond 4 GiB.
 #![no_main]
