@@ -151,6 +151,14 @@ impl FieldElement {
         CtOption::new(inverse, !self.is_zero())
     }
 
+    /// `other` where `mask` is all ones, `self` where it is zero.
+    #[inline(always)]
+    pub(super) fn select_mask(&mut self, other: &Self, mask: u64) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a ^= mask & (*a ^ b);
+        }
+    }
+
     pub(super) fn is_zero(&self) -> Choice {
         self.ct_eq(&FieldElement::ZERO)
     }

@@ -26,7 +26,7 @@ use super::CryptoError;
 use core::ops::{Add, Mul, Neg, Sub};
 use elliptic_curve::bigint::Encoding;
 use elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ModulusSize, ToEncodedPoint};
-use elliptic_curve::subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
+use elliptic_curve::subtle::{Choice, ConditionallySelectable, CtOption};
 use elliptic_curve::{Field, FieldBytesSize, NonZeroScalar, PrimeField};
 use primeorder::{AffinePoint, PrimeCurveParams};
 use zeroize::Zeroize;
@@ -48,6 +48,11 @@ pub(super) trait Fe:
     /// The inverse, none for zero.
     fn invert(&self) -> CtOption<Self>;
     fn is_zero(&self) -> Choice;
+    /// `other` where `mask` is all ones, `self` where it is zero (no other value): a select by
+    /// a mask the caller computed arithmetically, without a [`Choice`] per call.
+    fn select_mask(&mut self, other: &Self, mask: u64) {
+        self.conditional_assign(other, Choice::from((mask & 1) as u8));
+    }
 }
 
 impl<T: Field> Fe for T {
@@ -83,6 +88,10 @@ impl Fe for p256_field::FieldElement {
     #[inline]
     fn is_zero(&self) -> Choice {
         p256_field::FieldElement::is_zero(self)
+    }
+    #[inline(always)]
+    fn select_mask(&mut self, other: &Self, mask: u64) {
+        p256_field::FieldElement::select_mask(self, other, mask)
     }
 }
 
@@ -359,9 +368,10 @@ fn digit(bytes: &[u8], i: usize) -> (u8, Choice) {
 fn lookup<F: Fe>(table: &[Affine<F>; TABLE], index: u8, negative: Choice) -> Affine<F> {
     let mut p = table[0];
     for (j, entry) in table.iter().enumerate().skip(1) {
-        let hit = (j as u8).ct_eq(&index);
-        p.x.conditional_assign(&entry.x, hit);
-        p.y.conditional_assign(&entry.y, hit);
+        // All ones exactly when j = index: (j ^ index) − 1 borrows only from zero.
+        let hit = (u64::from(j as u8 ^ index).wrapping_sub(1) >> 63).wrapping_neg();
+        p.x.select_mask(&entry.x, hit);
+        p.y.select_mask(&entry.y, hit);
     }
     p.y = F::conditional_select(&p.y, &-p.y, negative);
     p
