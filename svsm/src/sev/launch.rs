@@ -32,6 +32,7 @@
 //! VMSA made unrunnable while its registers are read and written, an SVSM call served when the
 //! exit was a VMGEXIT with `call_pending` set, the VMSA made runnable again.
 
+use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermissions};
 use super::secrets::{SecretsPage, SvsmInfo, SECRETS_PAGE_SIZE};
 use super::vmsa::{self, VMEXIT_VMGEXIT, VMSA_SIZE};
 use crate::mm::guest::GuestMemory;
@@ -307,6 +308,77 @@ pub trait GuestPrep {
     fn accept(&mut self, gpa: u64) -> Result<(), LaunchError>;
     /// Writes a whole page (already accepted).
     fn write_page(&mut self, gpa: u64, page: &[u8; 4096]) -> Result<(), LaunchError>;
+}
+
+/// The guest's VMPL.
+pub const GUEST_VMPL: u8 = 1;
+
+/// The SNP operations on one 4 KiB guest page that [`SnpPrep`] is made of: on hardware a
+/// GHCB MSR-protocol page state change, PVALIDATE, RMPADJUST and a guest-memory copy
+/// (`super::run`); a recording fake in the tests.
+pub trait SnpPages {
+    /// Assigns the page to the guest as private (page state change); `false` if refused.
+    fn make_private(&mut self, gpa: u64) -> bool;
+    /// PVALIDATE (validate) of the page.
+    fn pvalidate(&mut self, gpa: u64) -> PvalidateResult;
+    /// RMPADJUST of the page.
+    fn rmpadjust(&mut self, gpa: u64, attrs: RmpAttributes) -> RmpadjustResult;
+    /// Writes the whole page; `false` if the copy failed.
+    fn write(&mut self, gpa: u64, page: &[u8; 4096]) -> bool;
+}
+
+/// [`GuestPrep`] from [`SnpPages`]: granting is RMPADJUST of VMPL1 with every permission;
+/// accepting is a page state change to private, PVALIDATE (a page that was already valid is
+/// as good: it is zeroed next), zeroing, then granting, stopping at the first failure.
+#[derive(Debug)]
+pub struct SnpPrep<M>(pub M);
+
+impl<M: SnpPages> GuestPrep for SnpPrep<M> {
+    fn grant(&mut self, gpa: u64) -> Result<(), LaunchError> {
+        let attrs = RmpAttributes::new(GUEST_VMPL, VmplPermissions::ALL, false)
+            .map_err(|_| LaunchError::Page(gpa))?;
+        match self.0.rmpadjust(gpa, attrs) {
+            RmpadjustResult::Success => Ok(()),
+            _ => Err(LaunchError::Page(gpa)),
+        }
+    }
+
+    fn accept(&mut self, gpa: u64) -> Result<(), LaunchError> {
+        if !self.0.make_private(gpa) {
+            return Err(LaunchError::Page(gpa));
+        }
+        match self.0.pvalidate(gpa) {
+            PvalidateResult::Success | PvalidateResult::Unchanged => {}
+            _ => return Err(LaunchError::Page(gpa)),
+        }
+        if !self.0.write(gpa, &[0; 4096]) {
+            return Err(LaunchError::Page(gpa));
+        }
+        self.grant(gpa)
+    }
+
+    fn write_page(&mut self, gpa: u64, page: &[u8; 4096]) -> Result<(), LaunchError> {
+        if self.0.write(gpa, page) {
+            Ok(())
+        } else {
+            Err(LaunchError::Page(gpa))
+        }
+    }
+}
+
+/// The guest map's RAM: the loader's RAM ranges cut at `mapped_end` (what the SVSM can reach),
+/// empty ones dropped, and the guest firmware's range, which the loader does not list as RAM.
+pub fn guest_ram(
+    mut ram: alloc::vec::Vec<Range<u64>>,
+    mapped_end: u64,
+    firmware: &Range<u64>,
+) -> alloc::vec::Vec<Range<u64>> {
+    for r in ram.iter_mut() {
+        r.end = r.end.min(mapped_end);
+    }
+    ram.retain(|r| r.start < r.end);
+    ram.push(firmware.clone());
+    ram
 }
 
 /// What the guest starts with.
@@ -720,6 +792,113 @@ mod tests {
             Err(LaunchError::Page(0x80_9000))
         );
         assert!(r.pages.is_empty(), "no secrets written");
+    }
+
+    /// The SNP page operations, recorded; `fail` makes one step fail at one GPA.
+    #[derive(Default)]
+    struct Machine {
+        ops: Vec<(&'static str, u64)>,
+        fail: Option<(&'static str, u64)>,
+        zeroed: Vec<u64>,
+    }
+
+    impl Machine {
+        fn step(&mut self, op: &'static str, gpa: u64) -> bool {
+            self.ops.push((op, gpa));
+            self.fail != Some((op, gpa))
+        }
+    }
+
+    impl SnpPages for Machine {
+        fn make_private(&mut self, gpa: u64) -> bool {
+            self.step("psc", gpa)
+        }
+        fn pvalidate(&mut self, gpa: u64) -> PvalidateResult {
+            if !self.step("pvalidate", gpa) {
+                return PvalidateResult::FailInput;
+            }
+            if gpa == 0x7000 {
+                PvalidateResult::Unchanged
+            } else {
+                PvalidateResult::Success
+            }
+        }
+        fn rmpadjust(&mut self, gpa: u64, attrs: RmpAttributes) -> RmpadjustResult {
+            assert_eq!(attrs.rdx(), 0x0F01, "VMPL1, every permission, not a VMSA");
+            if self.step("rmpadjust", gpa) {
+                RmpadjustResult::Success
+            } else {
+                RmpadjustResult::FailPermission
+            }
+        }
+        fn write(&mut self, gpa: u64, page: &[u8; 4096]) -> bool {
+            if page.iter().all(|&b| b == 0) {
+                self.zeroed.push(gpa);
+            }
+            self.step("write", gpa)
+        }
+    }
+
+    #[test]
+    fn accepting_a_page_is_psc_pvalidate_zero_grant_in_that_order() {
+        let mut p = SnpPrep(Machine::default());
+        assert_eq!(p.accept(0x5000), Ok(()));
+        assert_eq!(
+            p.0.ops,
+            [
+                ("psc", 0x5000),
+                ("pvalidate", 0x5000),
+                ("write", 0x5000),
+                ("rmpadjust", 0x5000)
+            ]
+        );
+        assert_eq!(p.0.zeroed, [0x5000]);
+        assert_eq!(
+            p.accept(0x7000),
+            Ok(()),
+            "already validated: zeroed all the same"
+        );
+        assert_eq!(p.0.zeroed, [0x5000, 0x7000]);
+        assert_eq!(p.grant(0xFFC0_0000), Ok(()));
+        assert_eq!(p.0.ops.last(), Some(&("rmpadjust", 0xFFC0_0000)));
+    }
+
+    #[test]
+    fn a_failed_step_stops_the_page_there() {
+        for (i, op) in ["psc", "pvalidate", "write", "rmpadjust"]
+            .iter()
+            .enumerate()
+        {
+            let mut p = SnpPrep(Machine {
+                fail: Some((op, 0x9000)),
+                ..Machine::default()
+            });
+            assert_eq!(p.accept(0x9000), Err(LaunchError::Page(0x9000)), "{op}");
+            assert_eq!(p.0.ops.len(), i + 1, "nothing after a failed {op}");
+        }
+        let mut p = SnpPrep(Machine {
+            fail: Some(("write", 0x3000)),
+            ..Machine::default()
+        });
+        assert_eq!(
+            p.write_page(0x3000, &[1; 4096]),
+            Err(LaunchError::Page(0x3000))
+        );
+    }
+
+    #[test]
+    fn guest_ram_is_cut_at_the_mapping_and_includes_the_firmware() {
+        let fw = 0xFFC0_0000..FOUR_GIB;
+        let ram = Vec::from([0..0x8000_0000, 0x1_0000_0000..0x90_0000_0000]);
+        assert_eq!(
+            guest_ram(ram.clone(), 512 << 30, &fw),
+            [0..0x8000_0000, 0x1_0000_0000..0x80_0000_0000, fw.clone()]
+        );
+        assert_eq!(
+            guest_ram(ram, FOUR_GIB, &fw),
+            [0..0x8000_0000, fw.clone()],
+            "without 1 GiB pages, RAM above 4 GiB is left out"
+        );
     }
 
     /// A guest VMSA page in memory, counting the copies.

@@ -16,9 +16,7 @@ use super::ghcb::msr;
 use super::ghcb::{ap_creation_info1, exit_code, ApCreation, Field, Ghcb};
 use super::guest_request::ghcb_transport::SharedMemory;
 use super::instr;
-use super::launch::{
-    self, GuestPrep, GuestVmsa, LaunchError, LaunchInfo, LAUNCH_INFO_GPA, MEMORY_MAP_GPA,
-};
+use super::launch::{self, GuestVmsa, LaunchInfo, GUEST_VMPL, LAUNCH_INFO_GPA, MEMORY_MAP_GPA};
 use super::layout::{termination, CPUID_GPA};
 use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermissions};
 use super::secrets::SecretsPage;
@@ -30,8 +28,6 @@ use crate::protocol::vtpm::Engine;
 use crate::protocol::{Caller, Svsm, SvsmError, SvsmResult};
 use log::{error, info};
 
-/// The VMPL the guest firmware runs at.
-const GUEST_VMPL: u8 = 1;
 /// `SEV_FEATURES` of the guest's VMSA: SNPActive.
 const GUEST_SEV_FEATURES: u64 = 0x1;
 /// The boot vCPU's APIC ID (QEMU and KVM number vCPUs from 0).
@@ -57,45 +53,35 @@ fn read_launch_page(gpa: u64) -> [u8; 4096] {
 }
 
 /// The page operations of [`launch::prepare`] on SNP hardware.
-struct SnpPrep<'a> {
+struct Hardware<'a> {
     map: &'a GuestMap,
     mem: &'a mut IdentityMapped,
 }
 
-fn guest_page(map: &GuestMap, gpa: u64) -> Result<GuestRegion<'_>, LaunchError> {
-    map.page(gpa).map_err(|_| LaunchError::Page(gpa))
-}
+impl launch::SnpPages for Hardware<'_> {
+    fn make_private(&mut self, gpa: u64) -> bool {
+        msr::page_state_change_request(gpa, msr::PageState::Private)
+            .is_ok_and(|r| msr::decode_page_state_change(instr::msr_protocol(r)).is_ok())
+    }
 
-impl GuestPrep for SnpPrep<'_> {
-    fn grant(&mut self, gpa: u64) -> Result<(), LaunchError> {
-        let region = guest_page(self.map, gpa)?;
-        match instr::rmpadjust(&region, PageSize::Small, guest_access()) {
-            RmpadjustResult::Success => Ok(()),
-            _ => Err(LaunchError::Page(gpa)),
+    fn pvalidate(&mut self, gpa: u64) -> PvalidateResult {
+        match self.map.page(gpa) {
+            Ok(region) => instr::pvalidate(&region, PageSize::Small, true),
+            Err(_) => PvalidateResult::FailInput,
         }
     }
 
-    fn accept(&mut self, gpa: u64) -> Result<(), LaunchError> {
-        let request = msr::page_state_change_request(gpa, msr::PageState::Private)
-            .map_err(|_| LaunchError::Page(gpa))?;
-        msr::decode_page_state_change(instr::msr_protocol(request))
-            .map_err(|_| LaunchError::Page(gpa))?;
-        let region = guest_page(self.map, gpa)?;
-        match instr::pvalidate(&region, PageSize::Small, true) {
-            PvalidateResult::Success | PvalidateResult::Unchanged => {}
-            _ => return Err(LaunchError::Page(gpa)),
+    fn rmpadjust(&mut self, gpa: u64, attrs: RmpAttributes) -> RmpadjustResult {
+        match self.map.page(gpa) {
+            Ok(region) => instr::rmpadjust(&region, PageSize::Small, attrs),
+            Err(_) => RmpadjustResult::FailInput,
         }
-        self.mem
-            .copy_out(&region, &[0u8; 4096])
-            .map_err(|_| LaunchError::Page(gpa))?;
-        self.grant(gpa)
     }
 
-    fn write_page(&mut self, gpa: u64, page: &[u8; 4096]) -> Result<(), LaunchError> {
-        let region = guest_page(self.map, gpa)?;
-        self.mem
-            .copy_out(&region, page)
-            .map_err(|_| LaunchError::Page(gpa))
+    fn write(&mut self, gpa: u64, page: &[u8; 4096]) -> bool {
+        self.map
+            .page(gpa)
+            .is_ok_and(|region| self.mem.copy_out(&region, page).is_ok())
     }
 }
 
@@ -205,7 +191,7 @@ fn register_vmsa(vmsa: &OwnVmsa, apic_id: u32) -> Result<(), &'static str> {
 /// The guest's RAM: the loader's memory map (RAM above 4 GiB mapped now with 1 GiB pages, if
 /// the CPU has them; else left out), and the guest firmware, which the loader does not list.
 fn guest_ram(info: &LaunchInfo) -> alloc::vec::Vec<core::ops::Range<u64>> {
-    let mut ram = match launch::parse_memory_map(&read_launch_page(MEMORY_MAP_GPA)) {
+    let ram = match launch::parse_memory_map(&read_launch_page(MEMORY_MAP_GPA)) {
         Ok(ram) => ram,
         Err(e) => {
             error!("memory map: {e:?}");
@@ -221,11 +207,7 @@ fn guest_ram(info: &LaunchInfo) -> alloc::vec::Vec<core::ops::Range<u64>> {
     } else {
         IdentityMapped::MAPPED_END
     };
-    for r in ram.iter_mut() {
-        r.end = r.end.min(mapped);
-    }
-    ram.retain(|r| r.start < r.end);
-    ram.push(info.firmware.clone());
+    let ram = launch::guest_ram(ram, mapped, &info.firmware);
     info!(
         "guest RAM: {} ranges up to {:#x} (mapped to {mapped:#x})",
         ram.len(),
@@ -258,10 +240,10 @@ pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
     let cpuid = read_launch_page(CPUID_GPA);
     let start = match launch::prepare(
         &info,
-        &mut SnpPrep {
+        &mut launch::SnpPrep(Hardware {
             map: &map,
             mem: &mut mem,
-        },
+        }),
         secrets,
         &cpuid,
         &svsm_mem,
