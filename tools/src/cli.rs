@@ -564,6 +564,15 @@ fn launch(a: LaunchArgs) -> Result<(), String> {
             a.vcpus, s.max_vcpus
         ));
     }
+    if a.vcpus > 1 {
+        // The firmware serves the guest on the boot vCPU only (svsm/src/sev/run.rs): the other
+        // vCPUs would never run guest code.
+        eprintln!(
+            "warning: --vcpus {}: the SVSM runs a request loop on the boot vCPU only, so the \
+             guest's other vCPUs cannot run (launch with --vcpus 1)",
+            a.vcpus
+        );
+    }
     let digest = crate::igvm::measure(&file, a.vcpus)?;
     let qemu = a
         .qemu

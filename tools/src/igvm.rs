@@ -47,6 +47,12 @@ use zerocopy::{FromBytes, IntoBytes};
 /// Bytes of a page.
 const PAGE: u64 = 4096;
 
+// The SVSM reads QEMU's memory map with its own entry size.
+const _: () = assert!(
+    core::mem::size_of::<igvm_defs::IGVM_VHS_MEMORY_MAP_ENTRY>()
+        == svsm::sev::launch::MEMORY_MAP_ENTRY
+);
+
 /// The compatibility mask of the SEV-SNP platform in files built here.
 pub const SNP_COMPAT: u32 = 0x1;
 

@@ -64,6 +64,24 @@ pub const MAX_FIRMWARE: u64 = 64 << 20;
 const PAGE: u64 = 4096;
 const FOUR_GIB: u64 = 4 << 30;
 
+/// Offsets in the launch-information page (module documentation).
+mod off {
+    pub const MAGIC: usize = 0x00;
+    pub const VERSION: usize = 0x08;
+    pub const COUNT: usize = 0x0C;
+    pub const FW_BASE: usize = 0x10;
+    pub const FW_SIZE: usize = 0x18;
+    pub const SECTIONS: usize = 0x20;
+    /// Bytes per section: GPA (8), size (4), kind (4).
+    pub const SECTION: usize = 16;
+    pub const SECTION_SIZE: usize = 8;
+    pub const SECTION_KIND: usize = 12;
+}
+const _: () = assert!(off::SECTIONS + MAX_SECTIONS * off::SECTION <= 4096);
+const _: () = assert!(off::SECTION_KIND + 4 == off::SECTION);
+// The memory-map page holds 170 entries; QEMU refuses a map that does not fit.
+const _: () = assert!(4096 / MEMORY_MAP_ENTRY == 170);
+
 /// A section kind of OVMF's SEV metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionKind {
@@ -202,44 +220,49 @@ impl LaunchInfo {
             return Err(LaunchError::TooManySections(self.sections.len() as u32));
         }
         let mut p = [0u8; 4096];
-        p[0..8].copy_from_slice(&MAGIC);
-        p[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        p[12..16].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
-        p[16..24].copy_from_slice(&self.firmware.start.to_le_bytes());
+        let mut put = |at: usize, bytes: &[u8]| p[at..at + bytes.len()].copy_from_slice(bytes);
+        put(off::MAGIC, &MAGIC);
+        put(off::VERSION, &VERSION.to_le_bytes());
+        put(off::COUNT, &(self.sections.len() as u32).to_le_bytes());
+        put(off::FW_BASE, &self.firmware.start.to_le_bytes());
         let size = self.firmware.end.wrapping_sub(self.firmware.start);
-        p[24..32].copy_from_slice(&size.to_le_bytes());
+        put(off::FW_SIZE, &size.to_le_bytes());
         for (i, s) in self.sections.iter().enumerate() {
-            let at = 0x20 + 16 * i;
-            p[at..at + 8].copy_from_slice(&s.gpa.to_le_bytes());
-            p[at + 8..at + 12].copy_from_slice(&s.size.to_le_bytes());
-            p[at + 12..at + 16].copy_from_slice(&s.kind.code().to_le_bytes());
+            let at = off::SECTIONS + off::SECTION * i;
+            put(at, &s.gpa.to_le_bytes());
+            put(at + off::SECTION_SIZE, &s.size.to_le_bytes());
+            put(at + off::SECTION_KIND, &s.kind.code().to_le_bytes());
         }
         Ok(p)
     }
 
     /// Reads a launch-information page (format only; see [`Self::check`]).
     pub fn parse(p: &[u8; 4096]) -> Result<LaunchInfo, LaunchError> {
-        if p[0..8] != MAGIC || le32(p, 8) != VERSION {
+        if p[off::MAGIC..off::MAGIC + 8] != MAGIC || le32(p, off::VERSION) != VERSION {
             return Err(LaunchError::Format);
         }
-        let n = le32(p, 12);
+        let n = le32(p, off::COUNT);
         if n as usize > MAX_SECTIONS {
             return Err(LaunchError::TooManySections(n));
         }
         let n = n as usize;
-        if p[0x20 + 16 * n..].iter().any(|&b| b != 0) {
+        if p[off::SECTIONS + off::SECTION * n..]
+            .iter()
+            .any(|&b| b != 0)
+        {
             return Err(LaunchError::Format);
         }
-        let base = le64(p, 16);
-        let size = le64(p, 24);
+        let base = le64(p, off::FW_BASE);
+        let size = le64(p, off::FW_SIZE);
         let end = base.checked_add(size).ok_or(LaunchError::Firmware)?;
         let mut sections = alloc::vec::Vec::with_capacity(n);
         for i in 0..n {
-            let at = 0x20 + 16 * i;
-            let kind = SectionKind::from_code(le32(p, at + 12)).ok_or(LaunchError::Section(i))?;
+            let at = off::SECTIONS + off::SECTION * i;
+            let kind = SectionKind::from_code(le32(p, at + off::SECTION_KIND))
+                .ok_or(LaunchError::Section(i))?;
             sections.push(Section {
                 gpa: le64(p, at),
-                size: le32(p, at + 8),
+                size: le32(p, at + off::SECTION_SIZE),
                 kind,
             });
         }
