@@ -16,8 +16,8 @@
 //! * The GHCB MSR holds a GPA or an MSR-protocol value; writing it moves no memory.
 //!
 //! The pages are named by their identity-mapped virtual address (the boot page tables map the
-//! first GiB identity, see [`IdentityMapped`]); a region above that is refused before the
-//! instruction runs.
+//! first 4 GiB identity, `mm::paging::map_high` the RAM above it: see
+//! [`IdentityMapped::mapped_end`]); a region above that is refused before the instruction runs.
 
 use super::ghcb::msr::MSR_SEV_GHCB;
 use super::rmp::{

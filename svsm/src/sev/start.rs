@@ -1,5 +1,5 @@
 //! The start of an SEV-SNP launch, after `snp_start` (boot code) has found the C-bit in the
-//! CPUID page, mapped the first GiB private (C-bit set) and entered long mode: what the
+//! CPUID page, mapped the first 4 GiB private (C-bit set) and entered long mode: what the
 //! firmware asks the hypervisor before it relies on it, over the GHCB MSR protocol (no GHCB page
 //! is needed, and no #VC can be taken: nothing here touches I/O ports, CPUID or intercepted
 //! MSRs).
