@@ -343,6 +343,18 @@ pub(crate) mod testutil {
         }
     }
 
+    /// The registers of `SVSM_CORE_QUERY_PROTOCOL` (protocol 0, call 6) asking for the vTPM
+    /// protocol (2), version 1.
+    pub fn query_vtpm_protocol() -> Registers {
+        Registers {
+            rax: Registers::request(0, 6),
+            rcx: (2 << 32) | 1,
+            rdx: 0,
+            r8: 0,
+            r9: 0,
+        }
+    }
+
     pub fn write(s: &mut TestSvsm, gpa: u64, bytes: &[u8]) {
         let r = s
             .map

@@ -508,7 +508,7 @@ pub fn turn<M: GuestMemory, E: Engine, P: PageState>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::testutil::{svsm, write, CAA};
+    use crate::protocol::testutil::{query_vtpm_protocol, svsm, write, CAA};
     use crate::protocol::Registers;
     use alloc::vec::Vec;
 
@@ -950,16 +950,7 @@ mod tests {
         let mut v = vmsa::guest_reset_vmsa(1, 1);
         v[vmsa::off::GUEST_EXIT_CODE..vmsa::off::GUEST_EXIT_CODE + 8]
             .copy_from_slice(&VMEXIT_VMGEXIT.to_le_bytes());
-        vmsa::set_call_registers(
-            &mut v,
-            &Registers {
-                rax: Registers::request(0, 6),
-                rcx: (2 << 32) | 1,
-                rdx: 0,
-                r8: 0,
-                r9: 0,
-            },
-        );
+        vmsa::set_call_registers(&mut v, &query_vtpm_protocol());
         let mut g = Page {
             page: v,
             writes: Vec::new(),

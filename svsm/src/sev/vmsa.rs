@@ -170,7 +170,7 @@ pub fn serve_call<M: GuestMemory, E: Engine, P: PageState>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::testutil::{svsm, write, CAA};
+    use crate::protocol::testutil::{query_vtpm_protocol, svsm, write, CAA};
 
     #[test]
     fn the_reset_vmsa_starts_at_the_reset_vector_at_its_vmpl() {
@@ -221,17 +221,7 @@ mod tests {
     fn a_pending_call_in_the_vmsa_is_served_and_answered_in_place() {
         let mut s = svsm();
         let mut v = guest_reset_vmsa(1, 1);
-        // SVSM_CORE_QUERY_PROTOCOL (protocol 0, call 6) for the vTPM protocol (2), version 1.
-        set_call_registers(
-            &mut v,
-            &Registers {
-                rax: Registers::request(0, 6),
-                rcx: (2 << 32) | 1,
-                rdx: 0,
-                r8: 0,
-                r9: 0,
-            },
-        );
+        set_call_registers(&mut v, &query_vtpm_protocol());
         assert!(
             !serve_call(&mut s, &mut v),
             "no call_pending: nothing served"
