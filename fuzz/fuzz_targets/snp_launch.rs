@@ -16,7 +16,7 @@ struct Checked;
 
 impl Checked {
     fn check(gpa: u64) -> Result<(), LaunchError> {
-        assert!(gpa % 4096 == 0, "unaligned page {gpa:#x}");
+        assert!(gpa.is_multiple_of(4096), "unaligned page {gpa:#x}");
         assert!(!SVSM.contains(&gpa), "SVSM page {gpa:#x} handed to the guest");
         assert!(gpa < 4 << 30, "page {gpa:#x} beyond 4 GiB");
         Ok(())

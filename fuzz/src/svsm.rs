@@ -8,8 +8,11 @@
 use svsm::mm::guest::{GuestMap, GuestMemory, PageSize, VecMemory};
 use svsm::platform::qemu_test::SimulatedRmp;
 use svsm::protocol::core::Vcpus;
+use svsm::protocol::attest::Attestation;
 use svsm::protocol::vtpm::Engine;
-use svsm::protocol::{Caller, Registers, Svsm, SvsmError, SvsmResult, SVSM_ATTEST_PROTOCOL};
+use svsm::protocol::{
+    Caller, Cpu, Machine, Registers, Svsm, SvsmError, SvsmResult, SVSM_ATTEST_PROTOCOL,
+};
 
 /// Guest RAM: 128 KiB at 1 MiB, with the SVSM's 16 KiB inside it. Small, because under ASan
 /// a fresh large allocation per input costs more than everything the input then does.
@@ -30,12 +33,17 @@ impl Engine for Echo {
         response[..10].copy_from_slice(&r);
         10
     }
+}
 
-    fn vtpm_manifest(&self) -> Option<&[u8]> {
-        Some(&[0x5A; 300])
+#[derive(Debug, Default)]
+struct Reports;
+
+impl Attestation for Reports {
+    fn vtpm_manifest(&self) -> &[u8] {
+        &[0x5A; 300]
     }
 
-    fn attestation_report(&mut self, report_data: &[u8; 64]) -> SvsmResult<Vec<u8>> {
+    fn report(&mut self, report_data: &[u8; 64]) -> SvsmResult<Vec<u8>> {
         let mut r = vec![0u8; 1184];
         r[0x50..0x90].copy_from_slice(report_data);
         Ok(r)
@@ -85,12 +93,14 @@ impl Input<'_> {
 }
 
 pub fn check(data: &[u8]) {
-    let mut s = Svsm {
+    let machine = Machine {
         mem: VecMemory::new(RAM.start, (RAM.end - RAM.start) as usize),
         map: GuestMap::new(&[RAM], &[SVSM_MEM]),
-        engine: Echo,
         pages: SimulatedRmp::new(RAM),
         vcpus: Vcpus::new(&[0, 1]),
+    };
+    let s = Svsm::new(machine, Echo, Some(Box::new(Reports)));
+    let mut cpu = Cpu {
         caller: Caller {
             vmpl: 1,
             sev_features: 1,
@@ -107,8 +117,10 @@ pub fn check(data: &[u8]) {
             let gpa = input.arg();
             let len = usize::from(input.u8()) * 17 % 4097;
             let bytes = input.bytes(len).to_vec();
-            if let Ok(r) = s.map.region(gpa, bytes.len() as u64, 1, PageSize::Small) {
-                let _ = s.mem.copy_out(&r, &bytes);
+            let mut m = s.machine.lock();
+            let m = &mut *m;
+            if let Ok(r) = m.map.region(gpa, bytes.len() as u64, 1, PageSize::Small) {
+                let _ = m.mem.copy_out(&r, &bytes);
             }
             continue;
         }
@@ -121,15 +133,20 @@ pub fn check(data: &[u8]) {
             r8: input.arg(),
             r9: input.arg(),
         };
-        if let Ok(flag) = s.map.region(s.caa, 1, 1, PageSize::Small) {
-            let _ = s.mem.copy_out(&flag, &[1]);
+        {
+            let mut m = s.machine.lock();
+            let m = &mut *m;
+            if let Ok(flag) = m.map.region(cpu.caa, 1, 1, PageSize::Small) {
+                let _ = m.mem.copy_out(&flag, &[1]);
+            }
         }
         let mut regs = before;
-        let handled = s.handle_vmgexit(&mut regs);
+        let handled = s.handle_vmgexit(&mut cpu, &mut regs);
         if handled {
-            if let Ok(flag) = s.map.region(s.caa, 1, 1, PageSize::Small) {
+            let m = s.machine.lock();
+            if let Ok(flag) = m.map.region(cpu.caa, 1, 1, PageSize::Small) {
                 let mut b = [1u8];
-                let _ = s.mem.copy_in(&flag, &mut b);
+                let _ = m.mem.copy_in(&flag, &mut b);
                 assert_eq!(b[0] & 1, 0, "call_pending left set");
             }
             let failed = SvsmError::from_code(regs.rax).is_some();
@@ -144,7 +161,8 @@ pub fn check(data: &[u8]) {
             assert_eq!(regs, before, "no call, yet registers changed");
         }
         let off = (SVSM_MEM.start - RAM.start) as usize;
-        let svsm_bytes = &s.mem.bytes()[off..off + (SVSM_MEM.end - SVSM_MEM.start) as usize];
+        let m = s.machine.lock();
+        let svsm_bytes = &m.mem.bytes()[off..off + (SVSM_MEM.end - SVSM_MEM.start) as usize];
         // Page by page against a zero page: a memcmp, not a loop the coverage instrumentation
         // counts byte by byte (which made this check most of the target's time).
         assert!(

@@ -109,7 +109,11 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
             "EKs and EK certificates ready (reports from the PSP) in {} ms",
             clock.now_ms() - start
         );
-        crate::sev::run::launch(service, &secrets);
+        crate::sev::run::launch(
+            service.tpm,
+            alloc::boxed::Box::new(service.attestation),
+            &secrets,
+        );
     }
 
     // With a second serial port the host is there to play the guest (`qemu-test` platform):
@@ -131,7 +135,11 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
             clock.now_ms() - start,
             clock.now_ms()
         );
-        platform::qemu_test::run(service, mm::image());
+        platform::qemu_test::run(
+            service.tpm,
+            alloc::boxed::Box::new(service.attestation),
+            mm::image(),
+        );
     }
 
     let report = selftest::run(&mut tpm);

@@ -5,8 +5,7 @@
 //! the endorsement seed and the TCG EK Credential Profile templates — never by a `CreatePrimary`
 //! sent on the guest's behalf later. `TPM2_Startup` is left to the guest, as on real hardware.
 
-use crate::platform::qemu_test::Signals;
-use crate::protocol::vtpm::Engine;
+use crate::protocol::attest::Attestation;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -42,11 +41,24 @@ impl From<tpm_proto::Rc> for ServiceError {
 /// The engine, the EK public areas, and where its reports come from.
 pub struct VtpmService<P: Platform> {
     pub tpm: Tpm<P>,
+    pub attestation: EkAttestation,
+}
+
+/// The attestation side of the vTPM service: the EK public areas and the report source. It is
+/// kept apart from the engine so that the SVSM can lock each on its own
+/// ([`crate::protocol::Svsm`]).
+pub struct EkAttestation {
     /// `TPMT_PUBLIC` of the RSA-2048 EK (template L-1): the vTPM service manifest.
     pub ek_rsa: Vec<u8>,
     /// `TPMT_PUBLIC` of the ECC P-256 EK (template L-2).
     pub ek_ecc: Vec<u8>,
-    reports: Box<dyn ReportSource>,
+    reports: Box<dyn ReportSource + Send>,
+}
+
+impl core::fmt::Debug for EkAttestation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EkAttestation").finish_non_exhaustive()
+    }
 }
 
 impl<P: Platform> core::fmt::Debug for VtpmService<P> {
@@ -63,7 +75,10 @@ impl<P: Platform> VtpmService<P> {
     /// (see [`vtpm::provision`]).
     ///
     /// `reports` stays with the service: the attestation protocol asks it for reports later.
-    pub fn new(mut tpm: Tpm<P>, mut reports: Box<dyn ReportSource>) -> Result<Self, ServiceError> {
+    pub fn new(
+        mut tpm: Tpm<P>,
+        mut reports: Box<dyn ReportSource + Send>,
+    ) -> Result<Self, ServiceError> {
         let ek_rsa = tpm.provision_ek(EkTemplate::RsaL1)?;
         let ek_ecc = tpm.provision_ek(EkTemplate::EccL2)?;
         for (template, public) in [(EkTemplate::RsaL1, &ek_rsa), (EkTemplate::EccL2, &ek_ecc)] {
@@ -72,9 +87,11 @@ impl<P: Platform> VtpmService<P> {
         }
         Ok(VtpmService {
             tpm,
-            ek_rsa,
-            ek_ecc,
-            reports,
+            attestation: EkAttestation {
+                ek_rsa,
+                ek_ecc,
+                reports,
+            },
         })
     }
 }
@@ -102,37 +119,16 @@ pub fn ek_certificate(
     Ok(cert)
 }
 
-impl<P: Platform> Engine for VtpmService<P> {
-    fn execute(&mut self, locality: u8, command: &[u8], response: &mut [u8]) -> usize {
-        self.tpm.execute(locality, command, response)
+impl Attestation for EkAttestation {
+    fn vtpm_manifest(&self) -> &[u8] {
+        &self.ek_rsa
     }
 
-    fn vtpm_manifest(&self) -> Option<&[u8]> {
-        Some(&self.ek_rsa)
-    }
-
-    fn attestation_report(
-        &mut self,
-        report_data: &[u8; 64],
-    ) -> Result<Vec<u8>, crate::protocol::SvsmError> {
+    fn report(&mut self, report_data: &[u8; 64]) -> Result<Vec<u8>, crate::protocol::SvsmError> {
         // A PSP that cannot answer leaves the call incomplete; the guest may retry.
         self.reports
             .report(report_data)
             .map_err(|_| crate::protocol::SvsmError::InvalidRequest)
-    }
-}
-
-impl<P: Platform> Signals for VtpmService<P> {
-    fn power_on(&mut self) {
-        self.tpm.power_on()
-    }
-
-    fn power_off(&mut self) {
-        self.tpm.power_off()
-    }
-
-    fn set_cancel(&mut self, on: bool) {
-        self.tpm.set_cancel(on)
     }
 }
 
@@ -161,11 +157,13 @@ mod tests {
         let psp = Box::new(crate::platform::test_psp::TestPsp::new([7; 32]));
         let mut s = VtpmService::new(tpm, psp).expect("provisioning");
         // TPMT_PUBLIC: type RSA (0x0001) / ECC (0x0023), nameAlg SHA-256.
-        assert_eq!(&s.ek_rsa[..4], &[0x00, 0x01, 0x00, 0x0B]);
-        assert_eq!(&s.ek_ecc[..4], &[0x00, 0x23, 0x00, 0x0B]);
+        assert_eq!(&s.attestation.ek_rsa[..4], &[0x00, 0x01, 0x00, 0x0B]);
+        assert_eq!(&s.attestation.ek_ecc[..4], &[0x00, 0x23, 0x00, 0x0B]);
         // Startup is the guest's: a GetRandom before it is TPM_RC_INITIALIZE.
         let mut rsp = [0u8; 64];
-        let n = s.execute(0, &[0x80, 1, 0, 0, 0, 12, 0, 0, 1, 0x7B, 0, 8], &mut rsp);
+        let n = s
+            .tpm
+            .execute(0, &[0x80, 1, 0, 0, 0, 12, 0, 0, 1, 0x7B, 0, 8], &mut rsp);
         assert_eq!(&rsp[6..10], &[0, 0, 1, 0]);
         assert_eq!(n, 10);
     }

@@ -51,7 +51,7 @@
 use crate::mm::guest::{GuestMap, GuestMemError, GuestMemory, GuestRegion, PageSize, PAGE_SIZE};
 use crate::protocol::core::{PageState, PvalidateFail};
 use crate::protocol::vtpm::Engine;
-use crate::protocol::{Registers, Svsm, SvsmResult};
+use crate::protocol::{Cpu, Registers, Svsm, SvsmResult};
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -271,7 +271,11 @@ fn le64(b: &[u8]) -> u64 {
 }
 
 /// Answers one decoded request (or framing error) with the response frame's bytes.
-pub fn respond<M, E, P>(svsm: &mut Svsm<M, E, P>, request: Result<Frame, FrameError>) -> Vec<u8>
+pub fn respond<M, E, P>(
+    svsm: &Svsm<M, E, P>,
+    cpu: &mut Cpu,
+    request: Result<Frame, FrameError>,
+) -> Vec<u8>
 where
     M: GuestMemory,
     E: Engine + Signals,
@@ -281,7 +285,7 @@ where
         Err(e) => (e.kind, e.seq, Status::BadFrame, Vec::new()),
         Ok(f) if f.status != 0 => (f.kind, f.seq, Status::BadFrame, Vec::new()),
         Ok(f) => {
-            let (status, payload) = serve(svsm, f.kind, &f.payload);
+            let (status, payload) = serve(svsm, cpu, f.kind, &f.payload);
             (f.kind, f.seq, status, payload)
         }
     };
@@ -294,7 +298,7 @@ where
     .encode(RESPONSE_MAGIC)
 }
 
-fn serve<M, E, P>(svsm: &mut Svsm<M, E, P>, kind: u8, p: &[u8]) -> (Status, Vec<u8>)
+fn serve<M, E, P>(svsm: &Svsm<M, E, P>, cpu: &mut Cpu, kind: u8, p: &[u8]) -> (Status, Vec<u8>)
 where
     M: GuestMemory,
     E: Engine + Signals,
@@ -305,17 +309,19 @@ where
     match kind {
         kind::HELLO if p.is_empty() => {
             let mut v = Vec::with_capacity(24);
-            v.extend_from_slice(&svsm.caa.to_le_bytes());
+            v.extend_from_slice(&cpu.caa.to_le_bytes());
             v.extend_from_slice(&GUEST_RAM.start.to_le_bytes());
             v.extend_from_slice(&GUEST_RAM.end.to_le_bytes());
             ok(v)
         }
         kind::WRITE if p.len() > 8 => {
             let data = &p[8..];
-            let r = svsm
+            let mut m = svsm.machine.lock();
+            let m = &mut *m;
+            let r = m
                 .map
                 .region(le64(p), data.len() as u64, 1, PageSize::Small)
-                .and_then(|r| svsm.mem.copy_out(&r, data));
+                .and_then(|r| m.mem.copy_out(&r, data));
             match r {
                 Ok(()) => ok(Vec::new()),
                 Err(e) => mem_err(e),
@@ -323,11 +329,12 @@ where
         }
         kind::READ if p.len() == 12 => {
             let len = u32::from_le_bytes([p[8], p[9], p[10], p[11]]);
+            let m = svsm.machine.lock();
             let region: Result<GuestRegion<'_>, _> =
-                svsm.map.region(le64(p), u64::from(len), 1, PageSize::Small);
+                m.map.region(le64(p), u64::from(len), 1, PageSize::Small);
             let r = region.and_then(|r| {
                 let mut v = alloc::vec![0u8; r.len()];
-                svsm.mem.copy_in(&r, &mut v).map(|()| v)
+                m.mem.copy_in(&r, &mut v).map(|()| v)
             });
             match r {
                 Ok(v) => ok(v),
@@ -342,7 +349,7 @@ where
                 r8: le64(&p[24..]),
                 r9: le64(&p[32..]),
             };
-            let handled = svsm.handle_vmgexit(&mut regs);
+            let handled = svsm.handle_vmgexit(cpu, &mut regs);
             let mut v = Vec::with_capacity(40);
             for r in [regs.rax, regs.rcx, regs.rdx, regs.r8, regs.r9] {
                 v.extend_from_slice(&r.to_le_bytes());
@@ -351,10 +358,10 @@ where
         }
         kind::SIGNAL if p.len() == 1 => {
             match p[0] {
-                signal::POWER_ON => svsm.engine.power_on(),
-                signal::POWER_OFF => svsm.engine.power_off(),
-                signal::CANCEL_ON => svsm.engine.set_cancel(true),
-                signal::CANCEL_OFF => svsm.engine.set_cancel(false),
+                signal::POWER_ON => svsm.engine.lock().power_on(),
+                signal::POWER_OFF => svsm.engine.lock().power_off(),
+                signal::CANCEL_ON => svsm.engine.lock().set_cancel(true),
+                signal::CANCEL_OFF => svsm.engine.lock().set_cancel(false),
                 _ => return (Status::BadPayload, Vec::new()),
             }
             ok(Vec::new())
@@ -485,8 +492,9 @@ mod firmware {
     use super::*;
     use crate::cpu::io::Port;
     use crate::mm::guest::IdentityMapped;
+    use crate::protocol::attest::Attestation;
     use crate::protocol::core::Vcpus;
-    use crate::protocol::Caller;
+    use crate::protocol::{Caller, Machine};
 
     const DATA: Port = Port::com2(0);
     const IER: Port = Port::com2(1);
@@ -534,18 +542,24 @@ mod firmware {
 
     /// Serves frames on COM2 forever with `engine` (already manufactured) behind the real
     /// dispatcher. `image` is the SVSM's own memory.
-    pub fn run<E: Engine + Signals>(engine: E, image: Range<u64>) -> ! {
+    pub fn run<E: Engine + Signals>(
+        engine: E,
+        attestation: alloc::boxed::Box<dyn Attestation + Send>,
+        image: Range<u64>,
+    ) -> ! {
         let map = guest_map(image);
         let Some(mem) = IdentityMapped::new(&map) else {
             log::error!("qemu-test: guest RAM is not identity-mapped");
             crate::platform::exit(crate::platform::QemuExit::Failure);
         };
-        let mut svsm = Svsm {
+        let machine = Machine {
             mem,
             map,
-            engine,
             pages: SimulatedRmp::new(GUEST_RAM),
             vcpus: Vcpus::new(&APIC_IDS),
+        };
+        let svsm = Svsm::new(machine, engine, Some(attestation));
+        let mut cpu = Cpu {
             caller: Caller {
                 vmpl: GUEST_VMPL,
                 sev_features: 0,
@@ -562,7 +576,7 @@ mod firmware {
         let mut decoder = Decoder::new(REQUEST_MAGIC);
         loop {
             if let Some(request) = decoder.push(read_byte()) {
-                let response = respond(&mut svsm, request);
+                let response = respond(&svsm, &mut cpu, request);
                 write_all(&response);
             }
         }
@@ -672,7 +686,7 @@ mod tests {
                 x as u8
             };
             if let Some(r) = d.push(b) {
-                let rsp = respond(&mut s, r);
+                let rsp = respond(&s.svsm, &mut s.cpu, r);
                 assert!(rsp.len() >= HEADER + 4);
             }
         }
@@ -681,7 +695,7 @@ mod tests {
     fn exchange(s: &mut testutil::TestSvsm, kind: u8, payload: &[u8]) -> Frame {
         let mut d = Decoder::new(REQUEST_MAGIC);
         let req = decode_all(&mut d, &request(kind, 42, payload)).remove(0);
-        let rsp = respond(s, req);
+        let rsp = respond(&s.svsm, &mut s.cpu, req);
         let mut d = Decoder::new(RESPONSE_MAGIC);
         let f = decode_all(&mut d, &rsp).remove(0).unwrap();
         assert_eq!((f.kind, f.seq), (kind, 42));
@@ -712,7 +726,7 @@ mod tests {
     #[test]
     fn memory_the_guest_may_not_name_is_refused_with_its_reason() {
         let mut s = testutil::svsm();
-        s.map.add_vmsa(0x30_0000).unwrap();
+        s.m().map.add_vmsa(0x30_0000).unwrap();
         for (payload, e) in [
             (
                 write_payload(SVSM_MEM.start, &[1]),
@@ -796,9 +810,9 @@ mod tests {
         .encode(REQUEST_MAGIC);
         let mut d = Decoder::new(REQUEST_MAGIC);
         let req = decode_all(&mut d, &frame).remove(0);
-        let rsp = respond(&mut s, req);
+        let rsp = respond(&s.svsm, &mut s.cpu, req);
         assert_eq!(rsp[5], Status::BadFrame as u8);
-        assert!(s.engine.seen.is_empty());
+        assert!(s.engine().seen.is_empty());
         frame.clear();
     }
 
@@ -816,7 +830,7 @@ mod tests {
         ] {
             assert_eq!(exchange(&mut s, kind::SIGNAL, &[sig]).status, 0);
         }
-        let seen: Vec<u8> = s.engine.seen.iter().map(|(l, _)| *l).collect();
+        let seen: Vec<u8> = s.engine().seen.iter().map(|(l, _)| *l).collect();
         assert_eq!(seen, [0xf1, 0xf0, 0xf2, 0xf2]);
     }
 

@@ -163,28 +163,94 @@ pub fn services_manifest(vtpm: &[u8]) -> Vec<u8> {
     m
 }
 
+/// The attestation service: the vTPM service manifest (the EK's `TPMT_PUBLIC`, fixed when the
+/// engine was provisioned) and VMPL0 reports from the PSP (an SNP guest request; the software
+/// PSP on `qemu-test`). It has its own lock ([`Svsm::attestation`]): a report never waits for a
+/// vTPM command, nor a vTPM command for a report.
+pub trait Attestation {
+    /// The vTPM service manifest.
+    fn vtpm_manifest(&self) -> &[u8];
+    /// A VMPL0 `ATTESTATION_REPORT` carrying `report_data`.
+    fn report(&mut self, report_data: &[u8; 64]) -> SvsmResult<Vec<u8>>;
+}
+
+/// What the guest asked for, read and checked before the PSP is asked.
+struct Asked {
+    manifest: Vec<u8>,
+    nonce: Vec<u8>,
+    report: LocationEntry,
+    manifest_buf: LocationEntry,
+}
+
 /// Runs attestation call `call`. RCX, RDX and R8 are written on success and for a buffer that
 /// is too small; on any other error `regs` is left as it was.
+///
+/// Guest memory is read under [`Svsm::machine`], the report requested under
+/// [`Svsm::attestation`] alone, and the buffers are checked again, under [`Svsm::machine`],
+/// when the report and manifest are written: what the guest's other vCPUs did to its memory
+/// meanwhile (a page rescinded, made a VMSA) is seen then.
 pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
     call: u32,
     regs: &mut Registers,
 ) -> SvsmResult {
     if call != SVSM_ATTEST_SERVICES && call != SVSM_ATTEST_SINGLE_SERVICE {
         return Err(SvsmError::UnsupportedCall);
     }
-    let head = svsm
-        .map
-        .region(regs.rcx, REQUEST_SIZE as u64, 8, PageSize::Small)?;
+    let service = svsm
+        .attestation
+        .as_ref()
+        .ok_or(SvsmError::UnsupportedCall)?;
+    let report_size = evidence::report::offset::SIZE;
+    let asked = {
+        let m = svsm.machine.lock();
+        let vtpm = service.lock().vtpm_manifest().to_vec();
+        read_request(&m.map, &m.mem, call, vtpm, report_size, regs)?
+    };
+    let mut h = Sha512::new();
+    h.update(&asked.nonce);
+    h.update(&asked.manifest);
+    let report_data: [u8; 64] = h.finalize().into();
+    let report = service.lock().report(&report_data)?;
+    if report.len() != report_size {
+        return Err(SvsmError::InvalidRequest);
+    }
+    {
+        let mut m = svsm.machine.lock();
+        let m = &mut *m;
+        let report_at = span(&m.map, asked.report.pa, report_size)?;
+        let manifest_at = span(&m.map, asked.manifest_buf.pa, asked.manifest.len())?;
+        for (bytes, regions) in [(&report[..], report_at), (&asked.manifest[..], manifest_at)] {
+            for (region, at) in regions {
+                let src = bytes
+                    .get(at..at + region.len())
+                    .ok_or(SvsmError::InvalidRequest)?;
+                m.mem.copy_out(&region, src)?;
+            }
+        }
+    }
+    regs.rcx = asked.manifest.len() as u64;
+    regs.rdx = 0;
+    regs.r8 = report_size as u64;
+    Ok(())
+}
+
+/// Reads and checks the request at RCX: the manifest asked for, the nonce, and buffers that
+/// are large enough and that the guest may name (every destination is checked before the PSP
+/// is asked or anything is written).
+fn read_request<M: GuestMemory>(
+    map: &GuestMap,
+    mem: &M,
+    call: u32,
+    vtpm: Vec<u8>,
+    report_size: usize,
+    regs: &mut Registers,
+) -> SvsmResult<Asked> {
+    let head = map.region(regs.rcx, REQUEST_SIZE as u64, 8, PageSize::Small)?;
     let mut raw = [0u8; REQUEST_SIZE];
-    svsm.mem.copy_in(&head, &mut raw)?;
+    mem.copy_in(&head, &mut raw)?;
     let req = AttestRequest::parse(&raw);
 
-    let vtpm = svsm
-        .engine
-        .vtpm_manifest()
-        .ok_or(SvsmError::UnsupportedCall)?
-        .to_vec();
     let manifest = if call == SVSM_ATTEST_SERVICES {
         services_manifest(&vtpm)
     } else {
@@ -196,7 +262,6 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
         }
         vtpm
     };
-    let report_size = evidence::report::offset::SIZE;
     let (report_buf, manifest_buf) = (req.report, req.manifest);
     if (report_buf.len as usize) < report_size || (manifest_buf.len as usize) < manifest.len() {
         regs.rcx = manifest.len() as u64;
@@ -210,36 +275,20 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
         return Err(SvsmError::InvalidParameter);
     }
     let mut nonce = alloc::vec![0u8; nonce_entry.len as usize];
-    for (region, at) in span(&svsm.map, nonce_entry.pa, nonce.len())? {
+    for (region, at) in span(map, nonce_entry.pa, nonce.len())? {
         let dst = nonce
             .get_mut(at..at + region.len())
             .ok_or(SvsmError::InvalidParameter)?;
-        svsm.mem.copy_in(&region, dst)?;
+        mem.copy_in(&region, dst)?;
     }
-
-    // Every destination is checked before the PSP is asked or anything is written.
-    let report_at = span(&svsm.map, report_buf.pa, report_size)?;
-    let manifest_at = span(&svsm.map, manifest_buf.pa, manifest.len())?;
-    let mut h = Sha512::new();
-    h.update(&nonce);
-    h.update(&manifest);
-    let report_data: [u8; 64] = h.finalize().into();
-    let report = svsm.engine.attestation_report(&report_data)?;
-    if report.len() != report_size {
-        return Err(SvsmError::InvalidRequest);
-    }
-    for (bytes, regions) in [(&report[..], report_at), (&manifest[..], manifest_at)] {
-        for (region, at) in regions {
-            let src = bytes
-                .get(at..at + region.len())
-                .ok_or(SvsmError::InvalidRequest)?;
-            svsm.mem.copy_out(&region, src)?;
-        }
-    }
-    regs.rcx = manifest.len() as u64;
-    regs.rdx = 0;
-    regs.r8 = report_size as u64;
-    Ok(())
+    span(map, report_buf.pa, report_size)?;
+    span(map, manifest_buf.pa, manifest.len())?;
+    Ok(Asked {
+        manifest,
+        nonce,
+        report: report_buf,
+        manifest_buf,
+    })
 }
 
 /// `len` bytes at `gpa` as checked page-sized pieces, each with its offset from `gpa`; empty
@@ -317,7 +366,7 @@ mod tests {
         write(&mut s, REQ, &req);
         let r = call(&mut s, ATTEST, SVSM_ATTEST_SINGLE_SERVICE, [REQ, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        let manifest = s.engine.manifest.clone();
+        let manifest = s.manifest.clone();
         assert_eq!((r.rcx, r.rdx, r.r8), (manifest.len() as u64, 0, 1184));
         assert_eq!(read(&s, MANIFEST, manifest.len()), manifest);
         let report = read(&s, REPORT, 1184);
@@ -325,7 +374,7 @@ mod tests {
             &report[0x50..0x90],
             &expected_report_data(&nonce, &manifest)[..]
         );
-        assert_eq!(s.engine.reports, 1);
+        assert_eq!(s.reports(), 1);
     }
 
     #[test]
@@ -338,7 +387,7 @@ mod tests {
         );
         let r = call(&mut s, ATTEST, SVSM_ATTEST_SERVICES, [REQ, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        let ek = s.engine.manifest.clone();
+        let ek = s.manifest.clone();
         let m = read(&s, MANIFEST, r.rcx as usize);
         assert_eq!(&m[..16], &SERVICES_MANIFEST_GUID.0);
         assert_eq!(
@@ -366,12 +415,9 @@ mod tests {
         write(&mut s, REQ, &req);
         let r = call(&mut s, ATTEST, SVSM_ATTEST_SINGLE_SERVICE, [REQ, 7, 7, 7]);
         assert_eq!(r.rax, SvsmError::InvalidParameter.code());
-        assert_eq!(
-            (r.rcx, r.rdx, r.r8),
-            (s.engine.manifest.len() as u64, 0, 1184)
-        );
+        assert_eq!((r.rcx, r.rdx, r.r8), (s.manifest.len() as u64, 0, 1184));
         assert_eq!(read(&s, REPORT, 16), [0xAA; 16]);
-        assert_eq!(s.engine.reports, 0, "no report requested");
+        assert_eq!(s.reports(), 0, "no report requested");
         // Manifest buffer too small.
         let req = single(
             request((REPORT, 4096), (0, 0), (MANIFEST, 8)),
@@ -381,7 +427,7 @@ mod tests {
         write(&mut s, REQ, &req);
         let r = call(&mut s, ATTEST, SVSM_ATTEST_SINGLE_SERVICE, [REQ, 7, 7, 7]);
         assert_eq!(r.rax, SvsmError::InvalidParameter.code());
-        assert_eq!(r.rcx, s.engine.manifest.len() as u64);
+        assert_eq!(r.rcx, s.manifest.len() as u64);
     }
 
     #[test]
@@ -449,7 +495,7 @@ mod tests {
                 "case {i}: nothing written"
             );
         }
-        assert_eq!(s.engine.reports, 0);
+        assert_eq!(s.reports(), 0);
         // A request in SVSM memory, and an unknown call.
         let r = call(
             &mut s,

@@ -17,7 +17,7 @@
 //! launch, so it does. COCONUT-SVSM does the same.
 
 use super::vtpm::Engine;
-use super::{Registers, Svsm, SvsmError, SvsmResult, CALLING_AREA_SIZE};
+use super::{Cpu, Machine, Registers, Svsm, SvsmError, SvsmResult, CALLING_AREA_SIZE};
 use super::{SVSM_ATTEST_PROTOCOL, SVSM_CORE_PROTOCOL, SVSM_VTPM_PROTOCOL};
 use crate::mm::guest::{GuestMap, GuestMemory, GuestRegion, PageSize, PAGE_SIZE};
 use alloc::vec::Vec;
@@ -179,19 +179,22 @@ impl Vcpus {
 }
 
 /// Runs core call `call`.
+///
+/// Every call here works under [`Svsm::machine`] alone: none waits for the engine.
 pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
+    cpu: &mut Cpu,
     call: u32,
     regs: &mut Registers,
 ) -> SvsmResult {
     match call {
-        SVSM_CORE_REMAP_CA => remap_ca(svsm, regs),
-        SVSM_CORE_PVALIDATE => pvalidate(svsm, regs),
-        SVSM_CORE_CREATE_VCPU => create_vcpu(svsm, regs),
-        SVSM_CORE_DELETE_VCPU => delete_vcpu(svsm, regs),
+        SVSM_CORE_REMAP_CA => remap_ca(&mut svsm.machine.lock(), cpu, regs),
+        SVSM_CORE_PVALIDATE => pvalidate(&mut svsm.machine.lock(), regs),
+        SVSM_CORE_CREATE_VCPU => create_vcpu(&mut svsm.machine.lock(), cpu, regs),
+        SVSM_CORE_DELETE_VCPU => delete_vcpu(&mut svsm.machine.lock(), regs),
         SVSM_CORE_DEPOSIT_MEM | SVSM_CORE_WITHDRAW_MEM => Err(SvsmError::UnsupportedCall),
         SVSM_CORE_QUERY_PROTOCOL => {
-            query_protocol(regs, svsm.engine.vtpm_manifest().is_some());
+            query_protocol(regs, svsm.attestation.is_some());
             Ok(())
         }
         SVSM_CORE_CONFIGURE_VTOM => configure_vtom(regs),
@@ -201,23 +204,24 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
 
 /// `SVSM_CORE_REMAP_CA`: RCX = GPA of the new calling area (8-byte aligned, within a page). The
 /// new area is cleared and becomes the caller's.
-fn remap_ca<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+fn remap_ca<M: GuestMemory, P: PageState>(
+    svsm: &mut Machine<M, P>,
+    cpu: &mut Cpu,
     regs: &Registers,
 ) -> SvsmResult {
     let ca = svsm
         .map
         .region(regs.rcx, CALLING_AREA_SIZE, 8, PageSize::Small)?;
     svsm.mem.copy_out(&ca, &[0; CALLING_AREA_SIZE as usize])?;
-    svsm.caa = ca.gpa();
+    cpu.caa = ca.gpa();
     Ok(())
 }
 
 /// `SVSM_CORE_PVALIDATE`: RCX = GPA of a [`PvalidateRequest`]. Entries from `next` on are
 /// processed in order; `next` is written back after the last one that succeeded. The first
 /// failure stops the list and is the call's result.
-fn pvalidate<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+fn pvalidate<M: GuestMemory, P: PageState>(
+    svsm: &mut Machine<M, P>,
     regs: &Registers,
 ) -> SvsmResult {
     let gpa = regs.rcx;
@@ -263,8 +267,8 @@ fn pvalidate<M: GuestMemory, E: Engine, P: PageState>(
     result
 }
 
-fn pvalidate_one<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+fn pvalidate_one<M: GuestMemory, P: PageState>(
+    svsm: &mut Machine<M, P>,
     entry: PvalidateEntry,
 ) -> SvsmResult {
     let size = entry.page_size().ok_or(SvsmError::InvalidParameter)?;
@@ -301,8 +305,9 @@ fn zero(map: &GuestMap, mem: &mut impl GuestMemory, gpa: u64, size: PageSize) ->
 /// area, R8[31:0] = APIC ID. The VMSA must run at the caller's VMPL with `EFER.SVME` set and
 /// the caller's `SEV_FEATURES`. A new VMSA for an APIC ID that has one takes over; the old one
 /// stays a VMSA page until `SVSM_CORE_DELETE_VCPU`.
-fn create_vcpu<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+fn create_vcpu<M: GuestMemory, P: PageState>(
+    svsm: &mut Machine<M, P>,
+    cpu: &Cpu,
     regs: &Registers,
 ) -> SvsmResult {
     let apic_id = regs.r8 as u32;
@@ -322,7 +327,7 @@ fn create_vcpu<M: GuestMemory, E: Engine, P: PageState>(
         }
         // The guest loses write access first, so what is checked is what will run.
         svsm.pages.set_vmsa(&vmsa, true)?;
-        if let Err(e) = check_vmsa(&svsm.map, &svsm.mem, vmsa.gpa(), svsm.caller) {
+        if let Err(e) = check_vmsa(&svsm.map, &svsm.mem, vmsa.gpa(), cpu.caller) {
             let _ = svsm.pages.set_vmsa(&vmsa, false);
             return Err(e);
         }
@@ -366,8 +371,8 @@ fn check_vmsa(
 }
 
 /// `SVSM_CORE_DELETE_VCPU`: RCX = GPA of a VMSA registered with `SVSM_CORE_CREATE_VCPU`.
-fn delete_vcpu<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+fn delete_vcpu<M: GuestMemory, P: PageState>(
+    svsm: &mut Machine<M, P>,
     regs: &Registers,
 ) -> SvsmResult {
     let gpa = regs.rcx;
@@ -438,7 +443,7 @@ mod tests {
         write(&mut s, 0x30_0008, &[0xff; 8]);
         let r = call(&mut s, CORE, SVSM_CORE_REMAP_CA, [0x30_0008, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        assert_eq!(s.caa, 0x30_0008);
+        assert_eq!(s.cpu.caa, 0x30_0008);
         assert_eq!(read(&s, 0x30_0008, 8), [0; 8]);
     }
 
@@ -453,7 +458,7 @@ mod tests {
         ] {
             let r = call(&mut s, CORE, SVSM_CORE_REMAP_CA, [gpa, 0, 0, 0]);
             assert_eq!(r.rax, code(e), "{gpa:#x}");
-            assert_eq!(s.caa, CAA);
+            assert_eq!(s.cpu.caa, CAA);
         }
     }
 
@@ -497,8 +502,10 @@ mod tests {
         let r = call(&mut s, CORE, SVSM_CORE_PVALIDATE, [REQ, 0, 0, 0]);
         assert_eq!(r.rax, 0);
         assert_eq!(next_of(&s, REQ), 2);
-        assert!(s.pages.is_valid(0x50_0000));
-        assert!(s.pages.is_valid(0x60_0000) && s.pages.is_valid(0x7f_f000));
+        assert!(s.m().pages.is_valid(0x50_0000));
+        let m = s.m();
+        assert!(m.pages.is_valid(0x60_0000) && m.pages.is_valid(0x7f_f000));
+        drop(m);
         assert_eq!(
             read(&s, 0x50_0000, 16),
             [0; 16],
@@ -522,7 +529,7 @@ mod tests {
         let r = call(&mut s, CORE, SVSM_CORE_PVALIDATE, [REQ, 0, 0, 0]);
         assert_eq!(r.rax, code(SvsmError::PvalidateFailUnchanged));
         assert_eq!(next_of(&s, REQ), 1);
-        assert!(!s.pages.is_valid(0x51_0000));
+        assert!(!s.m().pages.is_valid(0x51_0000));
         // Resuming from `next` with ignore_cf finishes the list.
         put_request(
             &mut s,
@@ -555,7 +562,7 @@ mod tests {
             call(&mut s, CORE, SVSM_CORE_PVALIDATE, [REQ, 0, 0, 0]).rax,
             0
         );
-        assert!(!s.pages.is_valid(0x60_0000));
+        assert!(!s.m().pages.is_valid(0x60_0000));
     }
 
     #[test]
@@ -581,7 +588,7 @@ mod tests {
             code(SvsmError::InvalidParameter)
         );
         assert_eq!(read(&s, REQ, 16), before);
-        assert!(!s.pages.is_valid(0x50_0000));
+        assert!(!s.m().pages.is_valid(0x50_0000));
         // More entries than fit in the page after the header.
         let at = REQ + 0x1000 - 16;
         put_request(&mut s, at, 0, &good);
@@ -601,7 +608,7 @@ mod tests {
                 code(e)
             );
         }
-        assert!(!s.pages.is_valid(0x50_0000));
+        assert!(!s.m().pages.is_valid(0x50_0000));
     }
 
     #[test]
@@ -620,7 +627,7 @@ mod tests {
             let r = call(&mut s, CORE, SVSM_CORE_PVALIDATE, [REQ, 0, 0, 0]);
             assert_eq!(r.rax, code(e), "entry {bad:#x}");
             assert_eq!(next_of(&s, REQ), 1, "entry {bad:#x}");
-            assert!(!s.pages.is_valid(0x50_0000));
+            assert!(!s.m().pages.is_valid(0x50_0000));
         }
     }
 
@@ -649,8 +656,8 @@ mod tests {
 
     fn make_vmsa(s: &mut TestSvsm, at: u64) {
         write(s, at + vmsa::EFER, &(vmsa::EFER_SVME | 0x500).to_le_bytes());
-        write(s, at + vmsa::VMPL, &[s.caller.vmpl]);
-        let f = s.caller.sev_features;
+        write(s, at + vmsa::VMPL, &[s.cpu.caller.vmpl]);
+        let f = s.cpu.caller.sev_features;
         write(s, at + vmsa::SEV_FEATURES, &f.to_le_bytes());
     }
 
@@ -665,10 +672,10 @@ mod tests {
             [0x70_0000, 0x71_0000, 2, 0],
         );
         assert_eq!(r.rax, 0);
-        assert!(s.map.is_vmsa(0x70_0000));
-        assert!(s.pages.is_vmsa(0x70_0000));
+        assert!(s.m().map.is_vmsa(0x70_0000));
+        assert!(s.m().pages.is_vmsa(0x70_0000));
         assert_eq!(
-            s.vcpus.registered(),
+            s.m().vcpus.registered(),
             [Vcpu {
                 apic_id: 2,
                 vmsa: 0x70_0000,
@@ -685,8 +692,10 @@ mod tests {
         assert_eq!(r.rax, code(SvsmError::InvalidAddress));
         let r = call(&mut s, CORE, SVSM_CORE_DELETE_VCPU, [0x70_0000, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        assert!(!s.map.is_vmsa(0x70_0000) && !s.pages.is_vmsa(0x70_0000));
-        assert!(s.vcpus.registered().is_empty());
+        let m = s.m();
+        assert!(!m.map.is_vmsa(0x70_0000) && !m.pages.is_vmsa(0x70_0000));
+        drop(m);
+        assert!(s.m().vcpus.registered().is_empty());
         let r = call(&mut s, CORE, SVSM_CORE_DELETE_VCPU, [0x70_0000, 0, 0, 0]);
         assert_eq!(r.rax, code(SvsmError::InvalidAddress));
     }
@@ -755,11 +764,13 @@ mod tests {
                 [vmsa_gpa, caa, apic, 0],
             );
             assert_eq!(r.rax, code(e), "{what}");
-            assert!(s.vcpus.registered().is_empty(), "{what}");
+            assert!(s.m().vcpus.registered().is_empty(), "{what}");
+            let m = s.m();
             assert!(
-                !s.map.is_vmsa(0x70_0000) && !s.pages.is_vmsa(0x70_0000),
+                !m.map.is_vmsa(0x70_0000) && !m.pages.is_vmsa(0x70_0000),
                 "{what}"
             );
+            drop(m);
         }
     }
 

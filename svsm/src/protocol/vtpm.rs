@@ -50,23 +50,12 @@ const _: () = assert!(::core::mem::offset_of!(TpmSendCommandResponse, size) == w
 const _: () = assert!(::core::mem::size_of::<TpmSendCommandResponse>() == wire::RSP_BUFFER);
 const _: () = assert!(wire::PAGE_SIZE as u64 == PAGE_SIZE);
 
-/// The vTPM service as the protocols see it: the engine's one entry point (see
-/// [`vtpm::Tpm::execute`]) and, for the attestation protocol, its manifest and reports.
+/// The vTPM engine as the protocol sees it: its one entry point (see [`vtpm::Tpm::execute`]).
+/// It runs under [`Svsm::engine`], with no other lock held.
 pub trait Engine {
     /// Runs `command` received at `locality`, writes the response into `response` and returns
     /// its length.
     fn execute(&mut self, locality: u8, command: &[u8], response: &mut [u8]) -> usize;
-
-    /// The vTPM service manifest (the EK's `TPMT_PUBLIC`); `None` where attestation is not
-    /// offered (a bare engine).
-    fn vtpm_manifest(&self) -> Option<&[u8]> {
-        None
-    }
-
-    /// A VMPL0 `ATTESTATION_REPORT` carrying `report_data`.
-    fn attestation_report(&mut self, _report_data: &[u8; 64]) -> SvsmResult<alloc::vec::Vec<u8>> {
-        Err(SvsmError::UnsupportedCall)
-    }
 }
 
 impl<P: vtpm::Platform> Engine for vtpm::Tpm<P> {
@@ -80,7 +69,7 @@ const TPM_RC_FAILURE: u32 = 0x101;
 
 /// Runs vTPM call `call`.
 pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
     call: u32,
     regs: &mut Registers,
 ) -> SvsmResult {
@@ -95,13 +84,21 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
     }
 }
 
+/// The command is copied out of the guest's page under [`Svsm::machine`], run under
+/// [`Svsm::engine`] alone (other vCPUs' calls go on meanwhile), and the response copied back
+/// under [`Svsm::machine`] after the page is checked again: a page the guest's other vCPUs
+/// rescinded or made a VMSA meanwhile is not written (`SVSM_ERR_INVALID_ADDRESS`; the command
+/// has run, as a TPM command whose response the caller stopped waiting for has).
 fn send_command<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
     gpa: u64,
 ) -> SvsmResult {
-    let page = svsm.map.page(gpa)?;
     let mut buf = vec![0u8; wire::PAGE_SIZE];
-    svsm.mem.copy_in(&page, &mut buf)?;
+    {
+        let m = svsm.machine.lock();
+        let page = m.map.page(gpa)?;
+        m.mem.copy_in(&page, &mut buf)?;
+    }
 
     let max = tpm_proto::MAX_COMMAND_SIZE.min(wire::MAX_COMMAND);
     let request = Request::parse(&buf, max).map_err(|e| match e {
@@ -115,7 +112,10 @@ fn send_command<M: GuestMemory, E: Engine, P: PageState>(
 
     // The engine wants room for its largest response; the page holds 4092 bytes of it.
     let mut response = vec![0u8; vtpm::MAX_RESPONSE_SIZE.max(wire::MAX_RESPONSE)];
-    let mut n = svsm.engine.execute(0, request.command, &mut response);
+    let mut n = svsm
+        .engine
+        .lock()
+        .execute(0, request.command, &mut response);
     if !(tpm_proto::HEADER_SIZE..=wire::MAX_RESPONSE).contains(&n) {
         n = failure_response(&mut response);
     }
@@ -123,10 +123,12 @@ fn send_command<M: GuestMemory, E: Engine, P: PageState>(
     let out = &mut buf[..wire::RSP_BUFFER + n];
     out[wire::RSP_BUFFER..].copy_from_slice(&response[..n]);
     wire::write_response_size(out, n).ok_or(SvsmError::InvalidRequest)?;
-    let head = svsm
+    let mut m = svsm.machine.lock();
+    let m = &mut *m;
+    let head = m
         .map
         .region(gpa, out.len() as u64, 1, crate::mm::guest::PageSize::Small)?;
-    svsm.mem.copy_out(&head, out)?;
+    m.mem.copy_out(&head, out)?;
     Ok(())
 }
 
@@ -167,7 +169,7 @@ mod tests {
         put(&mut s, 0, &GET_RANDOM_8);
         let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [PAGE, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        assert_eq!(s.engine.seen, [(0, GET_RANDOM_8.to_vec())]);
+        assert_eq!(s.engine().seen, [(0, GET_RANDOM_8.to_vec())]);
         let page = read(&s, PAGE, 4096);
         let rsp = wire::parse_response(&page).unwrap();
         assert_eq!(rsp, [0x80, 0x01, 0, 0, 0, 10, 0, 0, 0, 12]);
@@ -190,29 +192,13 @@ mod tests {
                 0
             }
         }
-        let t = svsm();
-        let mut s = Svsm {
-            mem: t.mem,
-            map: t.map,
-            engine: Tpm::manufacture(Config::default(), Counter(0)).unwrap(),
-            pages: t.pages,
-            vcpus: t.vcpus,
-            caller: t.caller,
-            caa: t.caa,
-        };
+        let mut s = with_engine(Tpm::manufacture(Config::default(), Counter(0)).unwrap());
         let mut page = [0u8; 4096];
         wire::write_request(&mut page, 0, &GET_RANDOM_8).unwrap();
-        let region = s.map.page(PAGE).unwrap();
-        s.mem.copy_out(&region, &page).unwrap();
-        let mut regs = Registers {
-            rax: Registers::request(VTPM, SVSM_VTPM_CMD),
-            rcx: PAGE,
-            ..Default::default()
-        };
-        super::super::dispatch(&mut s, &mut regs);
-        assert_eq!(regs.rax, 0);
-        let region = s.map.page(PAGE).unwrap();
-        s.mem.copy_in(&region, &mut page).unwrap();
+        write(&mut s, PAGE, &page);
+        let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [PAGE, 0, 0, 0]);
+        assert_eq!(r.rax, 0);
+        page.copy_from_slice(&read(&s, PAGE, 4096));
         let rsp = wire::parse_response(&page).unwrap();
         // Before TPM2_Startup: TPM_RC_INITIALIZE, as a TPM response.
         assert_eq!(rsp.len(), 10);
@@ -277,7 +263,7 @@ mod tests {
             let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [gpa, 0, 0, 0]);
             assert_eq!(r.rax, e.code(), "{what}");
             assert_eq!(r.rcx, gpa, "{what}");
-            assert!(s.engine.seen.is_empty(), "{what}");
+            assert!(s.engine().seen.is_empty(), "{what}");
             assert_eq!(read(&s, PAGE, 4096), page, "{what}");
         }
     }
@@ -289,17 +275,17 @@ mod tests {
         put(&mut s, 0, &cmd);
         let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [PAGE, 0, 0, 0]);
         assert_eq!(r.rax, 0);
-        assert_eq!(s.engine.seen[0].1.len(), 4087);
+        assert_eq!(s.engine().seen[0].1.len(), 4087);
     }
 
     #[test]
     fn cmd_refuses_a_vmsa_page() {
         let mut s = svsm();
         put(&mut s, 0, &GET_RANDOM_8);
-        s.map.add_vmsa(PAGE).unwrap();
+        s.m().map.add_vmsa(PAGE).unwrap();
         let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [PAGE, 0, 0, 0]);
         assert_eq!(r.rax, SvsmError::InvalidAddress.code());
-        assert!(s.engine.seen.is_empty());
+        assert!(s.engine().seen.is_empty());
     }
 
     #[test]
@@ -311,29 +297,13 @@ mod tests {
                 response.len()
             }
         }
-        let t = svsm();
-        let mut s = Svsm {
-            mem: t.mem,
-            map: t.map,
-            engine: Huge,
-            pages: t.pages,
-            vcpus: t.vcpus,
-            caller: t.caller,
-            caa: t.caa,
-        };
+        let mut s = with_engine(Huge);
         let mut page = [0u8; 4096];
         wire::write_request(&mut page, 0, &GET_RANDOM_8).unwrap();
-        let region = s.map.page(PAGE).unwrap();
-        s.mem.copy_out(&region, &page).unwrap();
-        let mut regs = Registers {
-            rax: Registers::request(VTPM, SVSM_VTPM_CMD),
-            rcx: PAGE,
-            ..Default::default()
-        };
-        super::super::dispatch(&mut s, &mut regs);
-        assert_eq!(regs.rax, 0);
-        let region = s.map.page(PAGE).unwrap();
-        s.mem.copy_in(&region, &mut page).unwrap();
+        write(&mut s, PAGE, &page);
+        let r = call(&mut s, VTPM, SVSM_VTPM_CMD, [PAGE, 0, 0, 0]);
+        assert_eq!(r.rax, 0);
+        page.copy_from_slice(&read(&s, PAGE, 4096));
         let rsp = wire::parse_response(&page).unwrap();
         assert_eq!(&rsp[6..10], &TPM_RC_FAILURE.to_be_bytes());
     }

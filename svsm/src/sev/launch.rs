@@ -38,7 +38,7 @@ use super::vmsa::{self, VMEXIT_VMGEXIT, VMSA_SIZE};
 use crate::mm::guest::GuestMemory;
 use crate::protocol::core::PageState;
 use crate::protocol::vtpm::Engine;
-use crate::protocol::Svsm;
+use crate::protocol::{Cpu, Svsm};
 use core::ops::Range;
 
 /// Where `evtpm igvm` puts the launch-information page: below the secrets and CPUID pages
@@ -483,7 +483,8 @@ pub enum Turn {
 
 /// The request loop's step after the guest's VMSA stopped (see the module documentation).
 pub fn turn<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
+    cpu: &mut Cpu,
     guest: &mut impl GuestVmsa,
 ) -> Turn {
     let mut page = [0u8; VMSA_SIZE];
@@ -495,7 +496,7 @@ pub fn turn<M: GuestMemory, E: Engine, P: PageState>(
     let code = vmsa::guest_exit_code(&page);
     let result = if code != VMEXIT_VMGEXIT {
         Turn::Other(code)
-    } else if vmsa::serve_call(svsm, &mut page) {
+    } else if vmsa::serve_call(svsm, cpu, &mut page) {
         Turn::Served
     } else {
         Turn::NoCall
@@ -955,14 +956,14 @@ mod tests {
             page: v,
             writes: Vec::new(),
         };
-        assert_eq!(turn(&mut s, &mut g), Turn::NoCall);
+        assert_eq!(turn(&s.svsm, &mut s.cpu, &mut g), Turn::NoCall);
         assert_eq!(g.writes.len(), 2);
         assert_eq!(efer(&g.writes[0]) & vmsa::EFER_SVME, 0, "unrunnable first");
         assert_ne!(efer(&g.writes[1]) & vmsa::EFER_SVME, 0, "runnable again");
         assert_eq!(vmsa::call_registers(&g.page).rax, Registers::request(0, 6));
 
         write(&mut s, CAA, &[1]);
-        assert_eq!(turn(&mut s, &mut g), Turn::Served);
+        assert_eq!(turn(&s.svsm, &mut s.cpu, &mut g), Turn::Served);
         assert_eq!(vmsa::call_registers(&g.page).rax, 0, "SVSM_SUCCESS");
         assert_eq!(vmsa::call_registers(&g.page).rcx, 0x1_0000_0001);
         assert_ne!(efer(&g.page) & vmsa::EFER_SVME, 0);
@@ -979,7 +980,7 @@ mod tests {
             page: v,
             writes: Vec::new(),
         };
-        assert_eq!(turn(&mut s, &mut g), Turn::Other(0x72));
+        assert_eq!(turn(&s.svsm, &mut s.cpu, &mut g), Turn::Other(0x72));
         assert_eq!(
             crate::protocol::testutil::read(&s, CAA, 1),
             [1],

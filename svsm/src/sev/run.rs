@@ -23,9 +23,10 @@ use super::secrets::SecretsPage;
 use super::start::terminate;
 use super::vmsa::{guest_reset_vmsa, VMSA_SIZE};
 use crate::mm::guest::{GuestMap, GuestMemory, GuestRegion, IdentityMapped, PageSize};
+use crate::protocol::attest::Attestation;
 use crate::protocol::core::{PageState, PvalidateFail, Vcpus};
 use crate::protocol::vtpm::Engine;
-use crate::protocol::{Caller, Svsm, SvsmError, SvsmResult};
+use crate::protocol::{Caller, Cpu, Machine, Svsm, SvsmError, SvsmResult};
 use log::{error, info};
 
 /// `SEV_FEATURES` of the guest's VMSA: SNPActive.
@@ -218,7 +219,11 @@ fn guest_ram(info: &LaunchInfo) -> alloc::vec::Vec<core::ops::Range<u64>> {
 
 /// Launches the guest firmware at VMPL1 and serves it on the boot vCPU, forever. `secrets` is
 /// the SVSM's secrets page without VMPCK0. Ends the guest (termination set 0xE) on any failure.
-pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
+pub fn launch<E: Engine>(
+    engine: E,
+    attestation: alloc::boxed::Box<dyn Attestation + Send>,
+    secrets: &SecretsPage,
+) -> ! {
     let image = crate::mm::image();
     let svsm_mem = MEMORY_MAP_GPA..image.end;
     let info = match LaunchInfo::parse(&read_launch_page(LAUNCH_INFO_GPA)) {
@@ -265,12 +270,14 @@ pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
             terminate(termination::GUEST_VMSA)
         }
     };
-    let mut svsm = Svsm {
+    let machine = Machine {
         mem,
         map,
-        engine,
         pages: SnpPages,
         vcpus: Vcpus::new(&[BSP_APIC_ID]),
+    };
+    let svsm = Svsm::new(machine, engine, Some(attestation));
+    let mut cpu = Cpu {
         caller: Caller {
             vmpl: GUEST_VMPL,
             sev_features: GUEST_SEV_FEATURES,
@@ -286,6 +293,6 @@ pub fn launch<E: Engine>(engine: E, secrets: &SecretsPage) -> ! {
             error!("the hypervisor refused to run VMPL1");
             terminate(termination::RUN_VMPL);
         }
-        launch::turn(&mut svsm, &mut vmsa);
+        launch::turn(&svsm, &mut cpu, &mut vmsa);
     }
 }

@@ -11,7 +11,7 @@
 use crate::mm::guest::GuestMemory;
 use crate::protocol::core::PageState;
 use crate::protocol::vtpm::Engine;
-use crate::protocol::{Registers, Svsm};
+use crate::protocol::{Cpu, Registers, Svsm};
 
 /// Byte offsets in the VMSA page.
 pub mod off {
@@ -156,11 +156,12 @@ pub fn set_call_registers(v: &mut [u8; VMSA_SIZE], r: &Registers) {
 /// VMSA. Returns whether there was a call. The VMSA is the guest's own state only while it
 /// is not running; the caller owns that.
 pub fn serve_call<M: GuestMemory, E: Engine, P: PageState>(
-    svsm: &mut Svsm<M, E, P>,
+    svsm: &Svsm<M, E, P>,
+    cpu: &mut Cpu,
     vmsa: &mut [u8; VMSA_SIZE],
 ) -> bool {
     let mut regs = call_registers(vmsa);
-    let handled = svsm.handle_vmgexit(&mut regs);
+    let handled = svsm.handle_vmgexit(cpu, &mut regs);
     if handled {
         set_call_registers(vmsa, &regs);
     }
@@ -223,11 +224,11 @@ mod tests {
         let mut v = guest_reset_vmsa(1, 1);
         set_call_registers(&mut v, &query_vtpm_protocol());
         assert!(
-            !serve_call(&mut s, &mut v),
+            !serve_call(&s.svsm, &mut s.cpu, &mut v),
             "no call_pending: nothing served"
         );
         write(&mut s, CAA, &[1]);
-        assert!(serve_call(&mut s, &mut v));
+        assert!(serve_call(&s.svsm, &mut s.cpu, &mut v));
         let r = call_registers(&v);
         assert_eq!(r.rax, 0, "SVSM_SUCCESS");
         assert_eq!(r.rcx, 0x0000_0001_0000_0001, "vTPM protocol versions 1..1");
