@@ -11,7 +11,9 @@
 //!   SEV-SNP launch, 32-bit protected mode, paging off (so every access is private). It finds
 //!   the C-bit in the CPUID page at [`CPUID_GPA`] (Fn8000_001F EBX[5:0], checked by the PSP at
 //!   launch; the lookup is `sev::layout::cbit_from_cpuid_page`), records it in `snp_cbit`,
-//!   (only the first vCPU to arrive: the others wait in a `pause` loop, see the code),
+//!   (only the first vCPU to arrive: the others wait in a `pause` loop until the boot vCPU
+//!   sets `snp_ap_release`, then enter long mode on its page tables, claim a CPU slot and
+//!   call `svsm_ap_main(slot)` on the stack the boot vCPU left for it, see `sev::run`),
 //!   identity-maps the first 4 GiB with the C-bit set in every entry, enters long mode and joins
 //!   the common path with `boot_info` = [`SNP_BOOT`]. Without a plausible C-bit it asks the
 //!   hypervisor to terminate the guest (GHCB MSR protocol, reason set 0xE, code `NO_CBIT`)
@@ -165,6 +167,23 @@ snp_cbit:
     /* 0 until the first vCPU claims the boot: every vCPU of an SNP launch enters snp_start */
 snp_boot_cpu_claimed:
     .long 0
+    /* Set by the boot vCPU (sev::run) once the page tables are final and the other vCPUs'
+       stacks are in snp_ap_stacks: until then they wait in snp_start. */
+    .global snp_ap_release
+snp_ap_release:
+    .long 0
+    /* How many other vCPUs wait there (the boot vCPU gives that many a stack). */
+    .global snp_ap_waiting
+snp_ap_waiting:
+    .long 0
+    /* The next free CPU slot (cpu::percpu; slot 0 is the boot vCPU's). */
+snp_ap_next:
+    .long 1
+    /* The top of each slot's stack, written by the boot vCPU before the release (0: none). */
+    .balign 8
+    .global snp_ap_stacks
+snp_ap_stacks:
+    .fill {max_cpus}, 8, 0
     .popsection
 
     /* ---- 32-bit SEV-SNP entry (the ELF entry) ---- */
@@ -183,9 +202,12 @@ snp_start:
     xorl %eax, %eax
     lock cmpxchgl %ecx, snp_boot_cpu_claimed
     jz 7f
+    lock incl snp_ap_waiting
 8:
     pause
-    jmp 8b
+    cmpl $0, snp_ap_release
+    je 8b
+    jmp snp_ap_start
 7:
     load_boot_segments
 
@@ -240,10 +262,45 @@ snp_no_cbit:
     hlt
     jmp 6b
 
+    /* Another vCPU, released by the boot vCPU: the boot vCPU's page tables (final by now),
+       long mode, a slot and its stack, then svsm_ap_main(slot). A vCPU beyond the slots, or
+       one without a stack, waits here for good. */
+snp_ap_start:
+    load_boot_segments
+    movl %cr4, %eax
+    orl $0x20, %eax                 /* CR4.PAE */
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0xc0000080, %ecx          /* IA32_EFER: SVME | LME, as for the boot vCPU */
+    movl $0x1100, %eax
+    xorl %edx, %edx
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
+    movl %eax, %cr0
+    ljmpl $0x08, $snp_ap_start64
+
     .code64
 snp_start64:
     movq $-1, %rdi                  /* boot_info = SNP_BOOT */
     jmp start64_common
+
+snp_ap_start64:
+    movl $1, %eax
+    lock xaddl %eax, snp_ap_next(%rip)
+    cmpl ${max_cpus}, %eax
+    jae 9f
+    leaq snp_ap_stacks(%rip), %rcx
+    movq (%rcx,%rax,8), %rsp
+    testq %rsp, %rsp
+    jz 9f
+    movl %eax, %edi                 /* the slot */
+    xorl %ebp, %ebp
+    call svsm_ap_main
+9:
+    pause
+    jmp 9b
     .popsection
 
     /* ---- 64-bit entry ---- */
@@ -276,6 +333,7 @@ start64_common:
     cpuid_entries = const CPUID_ENTRIES,
     cpuid_entry_size = const CPUID_ENTRY_SIZE,
     cpuid_ebx = const CPUID_ENTRY_EBX,
+    max_cpus = const crate::cpu::percpu::MAX_CPUS,
     term_no_cbit = const ((termination::NO_CBIT as u32) << 16) | ((TERMINATION_SET as u32) << 12) | 0x100,
     options(att_syntax)
 );

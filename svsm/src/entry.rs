@@ -15,6 +15,8 @@ use vtpm::{Config, Tpm};
 /// [`crate::sev::layout::SNP_BOOT`] after the SEV-SNP entry.
 #[no_mangle]
 extern "C" fn svsm_main(boot_info: u64) -> ! {
+    // The boot CPU's slot first: the GHCB exits below find their page through it.
+    let _ = crate::cpu::percpu::enter(0);
     // An SEV-SNP launch (`snp_start`): CPUID and port I/O would raise #VC until the SNP start
     // has routed them (CPUID page, GHCB), so it goes first.
     let snp = (boot_info == crate::sev::layout::SNP_BOOT).then(crate::sev::start::early);

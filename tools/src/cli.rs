@@ -564,14 +564,14 @@ fn launch(a: LaunchArgs) -> Result<(), String> {
             a.vcpus, s.max_vcpus
         ));
     }
-    if a.vcpus > 1 {
-        // The firmware serves the guest on the boot vCPU only (svsm/src/sev/run.rs): the other
-        // vCPUs would never run guest code.
-        eprintln!(
-            "warning: --vcpus {}: the SVSM runs a request loop on the boot vCPU only, so the \
-             guest's other vCPUs cannot run (launch with --vcpus 1)",
-            a.vcpus
-        );
+    if a.vcpus as usize > svsm::cpu::percpu::MAX_CPUS {
+        // The firmware has a CPU slot (stack, GHCB page, request loop) for this many vCPUs
+        // (svsm/src/cpu/percpu.rs); the others would never run guest code.
+        return Err(format!(
+            "--vcpus {}: the SVSM serves at most {} vCPUs",
+            a.vcpus,
+            svsm::cpu::percpu::MAX_CPUS
+        ));
     }
     let digest = crate::igvm::measure(&file, a.vcpus)?;
     let qemu = a

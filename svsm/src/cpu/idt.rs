@@ -284,7 +284,9 @@ mod firmware {
     }
 
     /// Builds the GDT, TSS (with the three IST stacks) and IDT on the heap, loads them and
-    /// reloads the segment registers. Call once, on the boot CPU, after the heap is up.
+    /// reloads CS, DS, ES and SS. FS and GS are left alone: GS's base is the CPU's slot
+    /// ([`crate::cpu::percpu`]), which a selector load would reset. Call once per CPU, after
+    /// the heap is up: each CPU gets its own tables and IST stacks.
     pub fn install() {
         let mut ist = [0u64; 7];
         for slot in [IST_DF, IST_VC, IST_NMI] {
@@ -327,8 +329,6 @@ mod firmware {
                 "mov ds, ax",
                 "mov es, ax",
                 "mov ss, ax",
-                "mov fs, ax",
-                "mov gs, ax",
                 "push {code}",
                 "lea rax, [rip + 2f]",
                 "push rax",

@@ -8,6 +8,7 @@
 pub mod idt;
 pub mod io;
 pub mod lock;
+pub mod percpu;
 pub mod rand;
 pub mod tsc;
 

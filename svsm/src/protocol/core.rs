@@ -176,6 +176,25 @@ impl Vcpus {
     pub fn registered(&self) -> &[Vcpu] {
         &self.registered
     }
+
+    /// Adds a vCPU that came up (its request loop runs); `false` if its APIC ID was known.
+    pub fn add_apic_id(&mut self, apic_id: u32) -> bool {
+        if self.apic_ids.contains(&apic_id) {
+            return false;
+        }
+        self.apic_ids.push(apic_id);
+        true
+    }
+
+    /// The VMSA the guest registered last for `apic_id`: the one that vCPU's request loop
+    /// runs (a newer registration takes over from an older one).
+    pub fn of(&self, apic_id: u32) -> Option<Vcpu> {
+        self.registered
+            .iter()
+            .rev()
+            .find(|v| v.apic_id == apic_id)
+            .copied()
+    }
 }
 
 /// Runs core call `call`.
@@ -659,6 +678,40 @@ mod tests {
         write(s, at + vmsa::VMPL, &[s.cpu.caller.vmpl]);
         let f = s.cpu.caller.sev_features;
         write(s, at + vmsa::SEV_FEATURES, &f.to_le_bytes());
+    }
+
+    /// A vCPU whose request loop comes up later (an AP on SNP) adds its APIC ID; from then
+    /// on the guest may register a VMSA for it, and its loop finds the newest one.
+    #[test]
+    fn vcpus_that_come_up_later_can_be_given_vmsas_and_the_newest_counts() {
+        let mut s = svsm();
+        make_vmsa(&mut s, 0x70_0000);
+        let create = |s: &mut TestSvsm, vmsa: u64, caa: u64, apic: u64| {
+            call(s, CORE, SVSM_CORE_CREATE_VCPU, [vmsa, caa, apic, 0]).rax
+        };
+        assert_eq!(
+            create(&mut s, 0x70_0000, 0x71_0000, 9),
+            code(SvsmError::InvalidParameter),
+            "APIC ID 9 has no vCPU yet"
+        );
+        assert!(s.m().vcpus.add_apic_id(9));
+        assert!(!s.m().vcpus.add_apic_id(9), "a vCPU comes up once");
+        assert_eq!(s.m().vcpus.of(9), None);
+        assert_eq!(create(&mut s, 0x70_0000, 0x71_0000, 9), 0);
+        make_vmsa(&mut s, 0x72_0000);
+        assert_eq!(create(&mut s, 0x72_0000, 0x73_0000, 9), 0);
+        let newest = Vcpu {
+            apic_id: 9,
+            vmsa: 0x72_0000,
+            caa: 0x73_0000,
+        };
+        assert_eq!(s.m().vcpus.of(9), Some(newest));
+        assert_eq!(
+            call(&mut s, CORE, SVSM_CORE_DELETE_VCPU, [0x72_0000, 0, 0, 0]).rax,
+            0
+        );
+        assert_eq!(s.m().vcpus.of(9).map(|v| v.vmsa), Some(0x70_0000));
+        assert_eq!(s.m().vcpus.of(1), None);
     }
 
     #[test]

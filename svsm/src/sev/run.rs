@@ -2,15 +2,20 @@
 //! SNP): the guest firmware's memory prepared from the launch-information page
 //! ([`super::launch::prepare`], through PVALIDATE, page state changes and RMPADJUST), the
 //! guest's VMSA made from an SVSM page and registered for the boot vCPU (SNP AP Creation), and
-//! the boot vCPU's request loop: run VMPL1 (GHCB MSR protocol, SNP Run VMPL), serve the call
-//! its VMSA holds ([`super::launch::turn`]), run it again.
+//! one request loop per vCPU: run VMPL1 (GHCB MSR protocol, SNP Run VMPL), serve the call its
+//! VMSA holds ([`super::launch::turn`]), run it again.
 //!
-//! What is not here yet, and where the launch stops short of the SVSM specification:
-//! * only the boot vCPU has a request loop. The other vCPUs wait in `snp_start`; a guest AP
-//!   that `SVSM_CORE_CREATE_VCPU` registers is checked and recorded, but no VMPL0 loop runs
-//!   on its vCPU, so a guest must be started with one vCPU;
-//! * RAM above 512 GiB (the reach of one page-directory-pointer table of 1 GiB pages) is not
-//!   mapped, and so not in the guest map: a call naming it gets `INVALID_ADDRESS`.
+//! The other vCPUs of the launch wait in `snp_start` (boot code) until the boot vCPU has built
+//! the SVSM; then each claims a CPU slot ([`crate::cpu::percpu`]) with the stack the boot vCPU
+//! left for it, builds its own GDT, TSS (IST stacks) and IDT, registers its own GHCB page,
+//! learns its APIC ID from the hypervisor, adds it to the SVSM's vCPUs and runs its loop. That
+//! loop waits until the guest registers a VMSA for its APIC ID (`SVSM_CORE_CREATE_VCPU`, on any
+//! vCPU; the guest then starts it with its own AP Creation) and runs the newest one. All vCPUs
+//! share one [`Svsm`], whose locks keep a vTPM command on one vCPU from stalling the others.
+//!
+//! Where the launch stops short of the SVSM specification: RAM above 512 GiB (the reach of one
+//! page-directory-pointer table of 1 GiB pages) is not mapped, and so not in the guest map: a
+//! call naming it gets `INVALID_ADDRESS`; a vCPU beyond [`MAX_CPUS`] is never served.
 
 use super::ghcb::msr;
 use super::ghcb::{ap_creation_info1, exit_code, ApCreation, Field, Ghcb};
@@ -22,16 +27,18 @@ use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermission
 use super::secrets::SecretsPage;
 use super::start::terminate;
 use super::vmsa::{guest_reset_vmsa, VMSA_SIZE};
+use crate::cpu::percpu::MAX_CPUS;
 use crate::mm::guest::{GuestMap, GuestMemory, GuestRegion, IdentityMapped, PageSize};
 use crate::protocol::attest::Attestation;
 use crate::protocol::core::{PageState, PvalidateFail, Vcpus};
 use crate::protocol::vtpm::Engine;
 use crate::protocol::{Caller, Cpu, Machine, Svsm, SvsmError, SvsmResult};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use log::{error, info};
 
 /// `SEV_FEATURES` of the guest's VMSA: SNPActive.
 const GUEST_SEV_FEATURES: u64 = 0x1;
-/// The boot vCPU's APIC ID (QEMU and KVM number vCPUs from 0).
+/// The boot vCPU's APIC ID if the hypervisor does not say (QEMU and KVM number vCPUs from 0).
 const BSP_APIC_ID: u32 = 0;
 
 /// Everything VMPL1 may do with its own memory.
@@ -121,7 +128,10 @@ impl PageState for SnpPages {
     }
 }
 
-/// The guest's VMSA: a page of SVSM memory the hardware owns as a VMSA, reached by copies.
+/// A VMSA page of VMPL1, reached by copies: the SVSM's own first VMSA of the guest (a page of
+/// SVSM memory), or one the guest registered with `SVSM_CORE_CREATE_VCPU` (a page of guest RAM
+/// inside the identity map, which the guest can no longer write: its RMP VMSA attribute is
+/// set).
 #[derive(Debug)]
 struct OwnVmsa {
     va: u64,
@@ -131,8 +141,9 @@ impl GuestVmsa for OwnVmsa {
     fn read(&mut self, page: &mut [u8; VMSA_SIZE]) {
         let src = self.va as *const u8;
         for (i, b) in page.iter_mut().enumerate() {
-            // SAFETY: `va` is the 4 KiB VMSA page `new_guest_vmsa` allocated and leaked (no Rust
-            // object there); volatile byte loads, no reference made.
+            // SAFETY: `va` is a 4 KiB VMSA page, identity-mapped: the one `new_guest_vmsa`
+            // allocated and leaked, or guest RAM the guest registered (no Rust object in either);
+            // volatile byte loads, no reference made.
             *b = unsafe { core::ptr::read_volatile(src.add(i)) };
         }
     }
@@ -219,7 +230,7 @@ fn guest_ram(info: &LaunchInfo) -> alloc::vec::Vec<core::ops::Range<u64>> {
 
 /// Launches the guest firmware at VMPL1 and serves it on the boot vCPU, forever. `secrets` is
 /// the SVSM's secrets page without VMPCK0. Ends the guest (termination set 0xE) on any failure.
-pub fn launch<E: Engine>(
+pub fn launch<E: Engine + Send + 'static>(
     engine: E,
     attestation: alloc::boxed::Box<dyn Attestation + Send>,
     secrets: &SecretsPage,
@@ -263,7 +274,9 @@ pub fn launch<E: Engine>(
         "guest firmware {:#x}..{:#x} granted to VMPL1; secrets page at {:#x}, calling area at {:#x}",
         info.firmware.start, info.firmware.end, start.secrets, start.caa
     );
-    let mut vmsa = match new_guest_vmsa().and_then(|v| register_vmsa(&v, BSP_APIC_ID).map(|_| v)) {
+    let bsp_apic_id = own_apic_id().unwrap_or(BSP_APIC_ID);
+    crate::cpu::percpu::current().set_apic_id(bsp_apic_id);
+    let own = match new_guest_vmsa().and_then(|v| register_vmsa(&v, bsp_apic_id).map(|_| v)) {
         Ok(v) => v,
         Err(e) => {
             error!("guest VMSA: {e}");
@@ -274,25 +287,193 @@ pub fn launch<E: Engine>(
         mem,
         map,
         pages: SnpPages,
-        vcpus: Vcpus::new(&[BSP_APIC_ID]),
+        vcpus: Vcpus::new(&[bsp_apic_id]),
     };
-    let svsm = Svsm::new(machine, engine, Some(attestation));
-    let mut cpu = Cpu {
-        caller: Caller {
-            vmpl: GUEST_VMPL,
-            sev_features: GUEST_SEV_FEATURES,
-        },
-        caa: start.caa,
-    };
+    let svsm: &'static SnpSvsm<E> = alloc::boxed::Box::leak(alloc::boxed::Box::new(Svsm::new(
+        machine,
+        engine,
+        Some(attestation),
+    )));
+    release_aps(svsm);
     info!("running the guest at VMPL1");
+    serve(svsm, bsp_apic_id, Some((own, start.caa)))
+}
+
+/// The SVSM as the firmware runs it on SNP hardware.
+type SnpSvsm<E> = Svsm<IdentityMapped, E, SnpPages>;
+
+/// The caller every vCPU's guest is: VMPL1 with the launch's `SEV_FEATURES`.
+const GUEST: Caller = Caller {
+    vmpl: GUEST_VMPL,
+    sev_features: GUEST_SEV_FEATURES,
+};
+
+/// This vCPU's APIC ID, from the hypervisor (GHCB MSR protocol CPUID, Fn0000_000B EDX: the
+/// x2APIC ID, which the CPUID page cannot hold as it differs per vCPU; Linux takes it from the
+/// hypervisor the same way). A hypervisor that lies can only make vCPUs serve the wrong guest
+/// vCPU (which it could also do by not running them), and a duplicate ID is refused.
+fn own_apic_id() -> Option<u32> {
+    let request = msr::cpuid_request(0xB, msr::CpuidRegister::Edx);
+    msr::decode_cpuid(instr::msr_protocol(request), msr::CpuidRegister::Edx).ok()
+}
+
+/// One vCPU's request loop, forever: run the VMSA the guest registered last for `apic_id`
+/// (`SVSM_CORE_CREATE_VCPU`, on any vCPU), or, on the boot vCPU until it registers one, the
+/// SVSM's own `own` (the guest firmware's first VMSA, with its calling area); serve the call
+/// it stopped for ([`launch::turn`]); run it again. A vCPU with nothing to run waits.
+fn serve<E: Engine>(svsm: &SnpSvsm<E>, apic_id: u32, own: Option<(OwnVmsa, u64)>) -> ! {
     let Ok(run) = msr::run_vmpl_request(GUEST_VMPL) else {
         terminate(termination::RUN_VMPL)
     };
+    let (mut own_vmsa, own_caa) = match own {
+        Some((v, caa)) => (Some(v), caa),
+        None => (None, 0),
+    };
+    // The VMSA running now (0: the SVSM's own) and this vCPU's side of its calls.
+    let mut current: Option<(u64, Cpu)> = own_vmsa.as_ref().map(|_| {
+        (
+            0,
+            Cpu {
+                caller: GUEST,
+                caa: own_caa,
+            },
+        )
+    });
     loop {
-        if msr::decode_run_vmpl(instr::msr_protocol(run)).is_err() {
-            error!("the hypervisor refused to run VMPL1");
-            terminate(termination::RUN_VMPL);
+        let registered = svsm.machine.lock().vcpus.of(apic_id);
+        match (registered, current) {
+            (Some(v), Some((gpa, _))) if gpa == v.vmsa => {}
+            (Some(v), _) => {
+                current = Some((
+                    v.vmsa,
+                    Cpu {
+                        caller: GUEST,
+                        caa: v.caa,
+                    },
+                ))
+            }
+            // SVSM_CORE_DELETE_VCPU took this vCPU's VMSA away: nothing to run until another.
+            (None, Some((gpa, _))) if gpa != 0 => current = None,
+            (None, _) => {}
         }
-        launch::turn(&svsm, &mut cpu, &mut vmsa);
+        let Some((gpa, cpu)) = current.as_mut() else {
+            core::hint::spin_loop();
+            continue;
+        };
+        if msr::decode_run_vmpl(instr::msr_protocol(run)).is_err() {
+            if own_vmsa.is_some() && *gpa == 0 {
+                error!("the hypervisor refused to run VMPL1");
+                terminate(termination::RUN_VMPL);
+            }
+            // A guest AP the guest has not started yet (its AP Creation comes after
+            // CREATE_VCPU): try again.
+            core::hint::spin_loop();
+            continue;
+        }
+        if *gpa == 0 {
+            if let Some(v) = own_vmsa.as_mut() {
+                launch::turn(svsm, cpu, v);
+            }
+        } else {
+            launch::turn(svsm, cpu, &mut OwnVmsa { va: *gpa });
+        }
+        if registered.is_some() {
+            // The guest took over from the SVSM's own VMSA for good.
+            own_vmsa = None;
+        }
     }
+}
+
+extern "C" {
+    /// Set to release the other vCPUs from `snp_start` (boot code, `.data`).
+    static mut snp_ap_release: u32;
+    /// How many other vCPUs wait in `snp_start` (boot code, `.data`).
+    static snp_ap_waiting: u32;
+    /// The top of each CPU slot's stack (boot code, `.data`).
+    static mut snp_ap_stacks: [u64; MAX_CPUS];
+}
+
+/// Stack of each vCPU other than the boot vCPU: the engine runs on whichever vCPU sends a
+/// command (an RSA key generation included).
+const AP_STACK_SIZE: usize = 256 * 1024;
+
+/// What the other vCPUs run once up: the request loop over the SVSM the boot vCPU built
+/// (a `fn(usize) -> !` made for its engine type, and the SVSM's address).
+static AP_ENTRY: AtomicUsize = AtomicUsize::new(0);
+static AP_SVSM: AtomicUsize = AtomicUsize::new(0);
+
+/// An AP's request loop: the SVSM at `svsm` (the boot vCPU's, leaked: 'static).
+fn ap_loop<E: Engine + Send + 'static>(svsm: usize) -> ! {
+    // SAFETY: `svsm` is the address `release_aps` stored: a leaked `SnpSvsm<E>`, shared by
+    // reference only (its state is behind its locks), for the firmware's whole life.
+    let svsm = unsafe { &*(svsm as *const SnpSvsm<E>) };
+    let cpu = crate::cpu::percpu::current();
+    let Some(apic_id) = cpu.apic_id() else {
+        crate::cpu::halt()
+    };
+    if !svsm.machine.lock().vcpus.add_apic_id(apic_id) {
+        error!("vCPU slot {}: APIC ID {apic_id} is taken", cpu.slot());
+        crate::cpu::halt()
+    }
+    info!("vCPU with APIC ID {apic_id} (slot {}) serving", cpu.slot());
+    serve(svsm, apic_id, None)
+}
+
+/// Gives a stack to a CPU slot for each vCPU waiting in `snp_start`, says what they run, and
+/// releases them. Before this, the page tables are final (`guest_ram` mapped high memory).
+fn release_aps<E: Engine + Send + 'static>(svsm: &'static SnpSvsm<E>) {
+    /// The vCPUs share the SVSM by reference: it must be `Sync` (its state is behind locks).
+    fn shared_by_all_cpus<T: Sync>(_: &T) {}
+    shared_by_all_cpus(svsm);
+    // SAFETY: a u32 in the image's .data that the waiting vCPUs increment atomically (LOCK
+    // INC); a volatile load. Every vCPU of the launch started with the boot vCPU and has long
+    // arrived; one arriving later finds no stack and waits for good.
+    let waiting = unsafe { core::ptr::read_volatile(&raw const snp_ap_waiting) } as usize;
+    let aps = waiting.min(MAX_CPUS - 1);
+    if waiting > aps {
+        error!("{waiting} other vCPUs, {aps} served: the SVSM serves at most {MAX_CPUS} vCPUs");
+    }
+    info!("{aps} other vCPUs: starting their request loops");
+    let stacks = (&raw mut snp_ap_stacks).cast::<u64>();
+    for slot in 1..=aps {
+        let stack: &'static mut [u8] = alloc::vec![0u8; AP_STACK_SIZE].leak();
+        let top = (stack.as_ptr() as u64 + AP_STACK_SIZE as u64) & !0xF;
+        // SAFETY: `slot` < MAX_CPUS, inside the array; the vCPUs that read `snp_ap_stacks`
+        // wait for `snp_ap_release`, set below after these stores (and a fence); this CPU is
+        // the only writer.
+        unsafe { core::ptr::write_volatile(stacks.add(slot), top) };
+    }
+    AP_SVSM.store(svsm as *const SnpSvsm<E> as usize, Ordering::Release);
+    AP_ENTRY.store(ap_loop::<E> as fn(usize) -> ! as usize, Ordering::Release);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    // SAFETY: a u32 in the image's .data that only this CPU writes; the waiting vCPUs read it.
+    unsafe { core::ptr::write_volatile(&raw mut snp_ap_release, 1) };
+}
+
+/// The Rust entry of every vCPU other than the boot vCPU (`snp_ap_start64`, boot code), on the
+/// stack of CPU slot `slot`: its slot, its own GDT, TSS (IST stacks) and IDT, its own GHCB page,
+/// its APIC ID, then the request loop. A vCPU that cannot get there halts.
+#[no_mangle]
+extern "C" fn svsm_ap_main(slot: u32) -> ! {
+    let Some(cpu) = crate::cpu::percpu::enter(slot as usize) else {
+        crate::cpu::halt()
+    };
+    crate::cpu::idt::install();
+    if super::snp::register_this_cpu().is_err() {
+        crate::cpu::halt()
+    }
+    let Some(apic_id) = own_apic_id() else {
+        error!("vCPU slot {slot}: no APIC ID from the hypervisor");
+        crate::cpu::halt()
+    };
+    cpu.set_apic_id(apic_id);
+    let entry = AP_ENTRY.load(Ordering::Acquire);
+    let svsm = AP_SVSM.load(Ordering::Acquire);
+    if entry == 0 {
+        crate::cpu::halt()
+    }
+    // SAFETY: `entry` is the `fn(usize) -> !` that `release_aps` stored (`ap_loop::<E>`) before
+    // releasing this vCPU; a function pointer round-trips through usize.
+    let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
+    entry(svsm)
 }

@@ -1,6 +1,6 @@
 //! The pages the SVSM shares with the hypervisor, and the GHCB exit over them: the
-//! [`SharedMemory`] of SNP hardware. Firmware target only; nothing constructs it yet (the SNP
-//! boot that makes the pages shared does not exist), and the `qemu-test` platform never will.
+//! [`SharedMemory`] of SNP hardware. Firmware target only ([`super::snp`] makes the pages shared
+//! and constructs it); the `qemu-test` platform never does.
 //!
 //! Shared pages are hypervisor-writable at any time, so they are reached only by volatile byte
 //! copies into and out of private buffers, as guest memory is in [`crate::mm::guest`]; no Rust
@@ -13,39 +13,50 @@ use super::guest_request::TransportError;
 use super::instr;
 use core::ops::Range;
 
-/// The GHCB page and a range of other shared pages, identity mapped.
+const GHCB_PAGE: u64 = 4096;
+
+/// The GHCB pages (one per CPU slot, [`crate::cpu::percpu`]) and a range of other shared
+/// pages, identity mapped.
 #[derive(Debug)]
 pub struct SnpSharedMemory {
-    ghcb: u64,
+    ghcbs: Range<u64>,
     shared: Range<u64>,
 }
 
 impl SnpSharedMemory {
-    /// The GHCB page at `ghcb` and the shared pages `shared`.
+    /// The GHCB pages `ghcbs` (slot `i`'s at `ghcbs.start + i * 4096`) and the shared pages
+    /// `shared`.
     ///
     /// # Safety
     ///
     /// The caller must have made sure that:
-    /// 1. `ghcb` and `shared` are 4 KiB aligned, do not overlap, and lie below
+    /// 1. `ghcbs` and `shared` are 4 KiB aligned, do not overlap, and lie below
     ///    [`crate::mm::guest::IdentityMapped::MAPPED_END`];
     /// 2. they are mapped identity with the C-bit clear and their RMP state is shared (page
     ///    state change done, validation rescinded);
     /// 3. no Rust object lives in them and nothing else in the firmware reads or writes them
     ///    while this value exists.
-    pub unsafe fn new(ghcb: u64, shared: Range<u64>) -> SnpSharedMemory {
-        SnpSharedMemory { ghcb, shared }
+    pub unsafe fn new(ghcbs: Range<u64>, shared: Range<u64>) -> SnpSharedMemory {
+        SnpSharedMemory { ghcbs, shared }
     }
 
-    /// Registers the GHCB page with the hypervisor (GHCB MSR protocol, SNP GHCB GPA
-    /// registration), leaving its GPA in the GHCB MSR.
+    /// Registers the current CPU's GHCB page (its slot's) with the hypervisor (GHCB MSR
+    /// protocol, SNP GHCB GPA registration), records it in the slot and leaves its GPA in the
+    /// GHCB MSR. Each vCPU registers its own page: the hypervisor takes a vCPU's GHCB exits
+    /// only through the page that vCPU registered.
     pub fn register(&mut self) -> Result<(), MsrProtocolError> {
-        let request = register_ghcb_gpa_request(self.ghcb)?;
-        decode_register_ghcb_gpa(instr::msr_protocol(request), self.ghcb)?;
-        instr::write_ghcb_msr(self.ghcb);
+        let cpu = crate::cpu::percpu::current();
+        let gpa = self.ghcbs.start + cpu.slot() as u64 * GHCB_PAGE;
+        if gpa + GHCB_PAGE > self.ghcbs.end {
+            return Err(MsrProtocolError::BadAddress(gpa));
+        }
+        let request = register_ghcb_gpa_request(gpa)?;
+        decode_register_ghcb_gpa(instr::msr_protocol(request), gpa)?;
+        instr::write_ghcb_msr(gpa);
+        cpu.set_ghcb(gpa);
         Ok(())
     }
 
-    /// `gpa..gpa + len`, if it lies in the shared range.
     fn checked(&self, gpa: u64, len: usize) -> Result<u64, TransportError> {
         let end = gpa
             .checked_add(len as u64)
@@ -83,16 +94,22 @@ impl SharedMemory for SnpSharedMemory {
         Ok(())
     }
 
+    /// A GHCB exit through the current CPU's registered GHCB page.
     fn exit(&mut self, ghcb: &mut Ghcb) -> Result<(), TransportError> {
-        let page = self.ghcb as *mut u8;
-        // SAFETY: `page` is the GHCB page, a whole 4 KiB identity-mapped shared page owned by
+        let gpa = crate::cpu::percpu::current()
+            .ghcb()
+            .filter(|g| self.ghcbs.contains(g))
+            .ok_or(TransportError("this CPU has no GHCB page"))?;
+        let page = gpa as *mut u8;
+        // SAFETY: `page` is this CPU's GHCB page (inside `ghcbs`, checked above; no other CPU
+        // uses it), a whole 4 KiB identity-mapped shared page owned by
         // no Rust object (`new`); volatile byte stores.
         unsafe {
             for (i, b) in ghcb.as_bytes().iter().enumerate() {
                 core::ptr::write_volatile(page.add(i), *b);
             }
         }
-        instr::write_ghcb_msr(self.ghcb);
+        instr::write_ghcb_msr(gpa);
         instr::vmgexit();
         // SAFETY: as above; volatile byte loads of GHCB_SIZE bytes into the private copy.
         unsafe {

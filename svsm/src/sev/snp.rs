@@ -3,11 +3,13 @@
 //! requests under VMPCK0 over them. Firmware target only; none of it can run without SNP
 //! hardware.
 //!
-//! The shared pages come from a pool in the image (`.bss`, 16 KiB-aligned so the three pages
-//! share one 2 MiB mapping): each is rescinded (PVALIDATE), turned shared in the RMP (GHCB MSR
+//! The shared pages come from a pool in the image (`.bss`, 128 KiB-aligned so that its pages
+//! share one 2 MiB mapping): a GHCB page per CPU slot ([`crate::cpu::percpu`]) and the two
+//! guest-request pages. Each is rescinded (PVALIDATE), turned shared in the RMP (GHCB MSR
 //! protocol page state change) and mapped with the C-bit clear ([`crate::mm::paging`]), in the
-//! order Linux uses. The GHCB page is then registered. One lock serialises the exits that use
-//! it (console I/O and guest requests).
+//! order Linux uses, all by the boot CPU before any other runs. Each CPU then registers its own
+//! GHCB page and exits through it. One lock serialises the exits (console I/O, guest requests)
+//! and the guest-request pages.
 
 use super::ghcb::msr::{self, PageState};
 use super::ghcb::{exit_code, ioio_info1, ioio_result, Field, Ghcb};
@@ -20,15 +22,22 @@ use super::rmp::PvalidateResult;
 use super::secrets::SecretsPage;
 use super::shared::SnpSharedMemory;
 use crate::cpu::lock::SpinLock;
+use crate::cpu::percpu::MAX_CPUS;
 use core::cell::UnsafeCell;
 
-/// The GHCB page, the request page and the response page.
-#[repr(C, align(16384))]
-struct Pool(UnsafeCell<[[u8; 4096]; 3]>);
+/// Pages of the pool: a GHCB page per CPU slot, then the request and the response page.
+const POOL_PAGES: usize = MAX_CPUS + 2;
+
+/// The pool of shared pages. The linker script puts it at a 128 KiB boundary (section
+/// `.bss.snp_pool`), so that all of it lies in one 2 MiB mapping; `setup` checks.
+#[repr(C, align(4096))]
+struct Pool(UnsafeCell<[[u8; 4096]; POOL_PAGES]>);
 // SAFETY: the pool is only ever named by address (`setup`), never through a reference, and
 // once shared it is reached only through `SnpSharedMemory`'s volatile copies under `SHARED`.
 unsafe impl Sync for Pool {}
-static POOL: Pool = Pool(UnsafeCell::new([[0; 4096]; 3]));
+#[link_section = ".bss.snp_pool"]
+static POOL: Pool = Pool(UnsafeCell::new([[0; 4096]; POOL_PAGES]));
+const _: () = assert!(POOL_PAGES * 4096 <= 128 * 1024);
 
 /// The shared pages, once set up.
 static SHARED: SpinLock<Option<SnpSharedMemory>> = SpinLock::new(None);
@@ -42,7 +51,8 @@ pub enum SetupError {
     Register(msr::MsrProtocolError),
 }
 
-/// Makes the pool shared, registers its GHCB page and returns where the guest-request pages are.
+/// Makes the pool shared, registers the boot CPU's GHCB page and returns where the
+/// guest-request pages are. The other CPUs register theirs with [`register_this_cpu`].
 ///
 /// # Safety
 ///
@@ -51,7 +61,10 @@ pub enum SetupError {
 pub unsafe fn setup(cbit: u32) -> Result<SharedPages, SetupError> {
     let base = POOL.0.get() as u64;
     let mask = 1u64 << cbit;
-    for i in 0..3 {
+    if base >> 21 != (base + POOL_PAGES as u64 * 4096 - 1) >> 21 {
+        return Err(SetupError::Map("the shared pool straddles a 2 MiB page"));
+    }
+    for i in 0..POOL_PAGES as u64 {
         let va = base + i * 4096;
         // SAFETY: a pool page: no Rust object lives there (named by address only), and it is
         // not accessed privately again.
@@ -67,17 +80,29 @@ pub unsafe fn setup(cbit: u32) -> Result<SharedPages, SetupError> {
         // and holds no Rust object.
         unsafe { crate::mm::paging::map_shared(va, mask) }.map_err(SetupError::Map)?;
     }
-    // SAFETY: the three pages are 4 KiB aligned, below 1 GiB, mapped C-bit clear, shared in
+    let request = base + MAX_CPUS as u64 * 4096;
+    // SAFETY: the pool's pages are 4 KiB aligned, below 1 GiB, mapped C-bit clear, shared in
     // the RMP and used by nothing but the value made here.
-    let mut mem = unsafe { SnpSharedMemory::new(base, base + 4096..base + 3 * 4096) };
+    let mut mem = unsafe { SnpSharedMemory::new(base..request, request..request + 2 * 4096) };
     mem.register().map_err(SetupError::Register)?;
     *SHARED.lock() = Some(mem);
     Ok(SharedPages {
-        request: base + 4096,
-        response: base + 2 * 4096,
+        request,
+        response: request + 4096,
         certs: 0,
         cert_pages: 0,
     })
+}
+
+/// Registers the current CPU's GHCB page (its slot's in the pool), on a CPU other than the boot
+/// CPU, after [`setup`].
+pub fn register_this_cpu() -> Result<(), SetupError> {
+    SHARED
+        .lock()
+        .as_mut()
+        .ok_or(SetupError::Map("no shared pages"))?
+        .register()
+        .map_err(SetupError::Register)
 }
 
 /// One port access as a GHCB IOIO exit: `write` is `Some(value)` for OUT; IN returns the value.

@@ -19,6 +19,10 @@ pub mod info {
     pub const SEV_INFO_RESPONSE: u64 = 0x001;
     /// SEV Information request.
     pub const SEV_INFO_REQUEST: u64 = 0x002;
+    /// CPUID request.
+    pub const CPUID_REQUEST: u64 = 0x004;
+    /// CPUID response.
+    pub const CPUID_RESPONSE: u64 = 0x005;
     /// SNP GHCB GPA registration request.
     pub const REGISTER_GHCB_GPA_REQUEST: u64 = 0x012;
     /// SNP GHCB GPA registration response.
@@ -224,6 +228,32 @@ pub fn decode_run_vmpl(response: u64) -> Result<(), MsrProtocolError> {
     decode_status(response, info::RUN_VMPL_RESPONSE, MsrProtocolError::RunVmpl)
 }
 
+/// A CPUID register, as the CPUID request names it (`GHCBData[31:30]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuidRegister {
+    Eax = 0,
+    Ebx = 1,
+    Ecx = 2,
+    Edx = 3,
+}
+
+/// The CPUID request: `GHCBData[63:32]` the function (subfunction 0), `GHCBData[31:30]` the
+/// register wanted, the rest zero. One register per request.
+pub const fn cpuid_request(function: u32, register: CpuidRegister) -> u64 {
+    ((function as u64) << 32) | ((register as u64) << 30) | info::CPUID_REQUEST
+}
+
+/// The CPUID response: `GHCBData[63:32]` the register's value; `GHCBData[31:30]` must name
+/// the register asked for, `GHCBData[29:12]` are reserved.
+pub fn decode_cpuid(response: u64, register: CpuidRegister) -> Result<u32, MsrProtocolError> {
+    expect_info(response, info::CPUID_RESPONSE)?;
+    let low = response & 0xffff_f000;
+    if low != (register as u64) << 30 {
+        return Err(MsrProtocolError::ReservedBits(low));
+    }
+    Ok((response >> 32) as u32)
+}
+
 /// The hypervisor features of the Hypervisor Feature Support response (GHCB spec, table
 /// "Hypervisor Feature Support"; `GHCBData[63:12]`, bit 0 here being GHCBData bit 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +334,36 @@ pub const fn termination_request(reason: TerminationReason) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuid_requests_name_function_and_register_and_responses_carry_the_value() {
+        assert_eq!(
+            cpuid_request(0xB, CpuidRegister::Edx),
+            0x0000_000B_C000_0004
+        );
+        assert_eq!(
+            cpuid_request(0x8000_001F, CpuidRegister::Eax),
+            0x8000_001F_0000_0004
+        );
+        assert_eq!(
+            decode_cpuid(0x0000_0003_C000_0005, CpuidRegister::Edx),
+            Ok(3)
+        );
+        assert_eq!(
+            decode_cpuid(0x0000_0003_C000_0004, CpuidRegister::Edx),
+            Err(MsrProtocolError::UnexpectedResponse {
+                expected: 0x005,
+                got: 0x004
+            }),
+            "the request echoed back"
+        );
+        assert_eq!(
+            decode_cpuid(0x0000_0003_4000_0005, CpuidRegister::Edx),
+            Err(MsrProtocolError::ReservedBits(0x4000_0000)),
+            "another register's answer"
+        );
+        assert!(decode_cpuid(0x0000_0003_C000_1005, CpuidRegister::Edx).is_err());
+    }
 
     #[test]
     fn run_vmpl_request_and_response() {
