@@ -12,7 +12,7 @@
 //!   the C-bit in the CPUID page at [`CPUID_GPA`] (Fn8000_001F EBX[5:0], checked by the PSP at
 //!   launch; the lookup is `sev::layout::cbit_from_cpuid_page`), records it in `snp_cbit`,
 //!   (only the first vCPU to arrive: the others wait in a `pause` loop until the boot vCPU
-//!   sets `snp_ap_release`, then enter long mode on its page tables, claim a CPU slot and
+//!   sets `ap_release`, then enter long mode on its page tables, claim a CPU slot and
 //!   call `svsm_ap_main(slot)` on the stack the boot vCPU left for it, see `sev::run`),
 //!   identity-maps the first 4 GiB with the C-bit set in every entry, enters long mode and joins
 //!   the common path with `boot_info` = [`SNP_BOOT`]. Without a plausible C-bit it asks the
@@ -124,6 +124,31 @@ boot_pd:
     jnz 1b
     .endm
 
+    /* PAE, the boot tables, EFER.LME, paging: long mode, continuing at \target (64-bit code
+       selector 0x08 of the boot GDT). \snp: write EFER outright with SVME set, as the launch
+       VMSA has it (reading EFER could raise #VC before there is an IDT); else read-modify-
+       write. Clobbers EAX, ECX, EDX. */
+    .macro enter_long_mode target, snp
+    movl %cr4, %eax
+    orl $0x20, %eax                 /* CR4.PAE */
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0xc0000080, %ecx          /* IA32_EFER */
+    .if \snp
+    movl $0x1100, %eax              /* SVME | LME */
+    xorl %edx, %edx
+    .else
+    rdmsr
+    orl $0x100, %eax                /* EFER.LME */
+    .endif
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
+    movl %eax, %cr0
+    ljmpl $0x08, $\target
+    .endm
+
     /* ---- 32-bit PVH entry ---- */
     .pushsection .text.boot, "ax"
     .code32
@@ -138,24 +163,69 @@ pvh_start:
     xorl %ebp, %ebp                 /* no C-bit */
     build_boot_tables
 
-    movl %cr4, %eax
-    orl $0x20, %eax                 /* CR4.PAE */
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $0xc0000080, %ecx          /* IA32_EFER */
-    rdmsr
-    orl $0x100, %eax                /* EFER.LME */
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
-    movl %eax, %cr0
-    ljmpl $0x08, $pvh_start64
+    enter_long_mode pvh_start64, 0
 
     .code64
 pvh_start64:
     movl %esi, %edi                 /* zero-extends: boot_info = hvm_start_info */
     jmp start64_common
+
+    /* ---- another vCPU under plain QEMU, from the SIPI trampoline (32-bit, flat, paging
+       off): counted in, it waits for the release like an SNP vCPU, then enters long mode on
+       the boot CPU's tables and joins ap_start64 with %esi = 0 (not SNP) ---- */
+    .code32
+    .global pvh_ap_start32
+pvh_ap_start32:
+    lock incl ap_waiting
+1:
+    pause
+    cmpl $0, ap_release
+    je 1b
+    load_boot_segments
+    enter_long_mode pvh_ap_start64, 0
+
+    .code64
+pvh_ap_start64:
+    xorl %esi, %esi                 /* not SNP */
+    jmp ap_start64
+    .popsection
+
+    /* ---- the SIPI trampoline for plain QEMU: copied to {tramp} by the boot CPU
+       (platform::qemu_test), where a SIPI with vector {tramp} >> 12 starts a vCPU in real
+       mode at {tramp}:0 with CS = {tramp} >> 4. It loads its own GDT (flat 32-bit code and
+       data), enters protected mode and jumps to pvh_ap_start32 in the image. Position-
+       dependent on {tramp} only. ---- */
+    .pushsection .rodata.ap_trampoline, "a"
+    .code16
+    .global ap_trampoline
+    .global ap_trampoline_end
+ap_trampoline:
+    cli
+    cld
+    movw %cs, %ax
+    movw %ax, %ds
+    lgdtl ap_trampoline_gdt_desc - ap_trampoline
+    movl %cr0, %eax
+    orl $1, %eax                    /* CR0.PE */
+    movl %eax, %cr0
+    ljmpl $0x08, ${tramp} + (ap_trampoline_32 - ap_trampoline)
+    .code32
+ap_trampoline_32:
+    movl $0x10, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl $pvh_ap_start32, %eax
+    jmp *%eax
+    .balign 8
+ap_trampoline_gdt:
+    .quad 0
+    .quad 0x00cf9a000000ffff        /* 0x08: flat 32-bit code */
+    .quad 0x00cf92000000ffff        /* 0x10: flat data */
+ap_trampoline_gdt_desc:
+    .word 3 * 8 - 1
+    .long {tramp} + (ap_trampoline_gdt - ap_trampoline)
+ap_trampoline_end:
     .popsection
 
     /* ---- the C-bit position snp_start found, for sev::start ---- */
@@ -168,21 +238,21 @@ snp_cbit:
 snp_boot_cpu_claimed:
     .long 0
     /* Set by the boot vCPU (sev::run) once the page tables are final and the other vCPUs'
-       stacks are in snp_ap_stacks: until then they wait in snp_start. */
-    .global snp_ap_release
-snp_ap_release:
+       stacks are in ap_stacks: until then they wait in snp_start. */
+    .global ap_release
+ap_release:
     .long 0
     /* How many other vCPUs wait there (the boot vCPU gives that many a stack). */
-    .global snp_ap_waiting
-snp_ap_waiting:
+    .global ap_waiting
+ap_waiting:
     .long 0
     /* The next free CPU slot (cpu::percpu; slot 0 is the boot vCPU's). */
-snp_ap_next:
+ap_next:
     .long 1
     /* The top of each slot's stack, written by the boot vCPU before the release (0: none). */
     .balign 8
-    .global snp_ap_stacks
-snp_ap_stacks:
+    .global ap_stacks
+ap_stacks:
     .fill {max_cpus}, 8, 0
     .popsection
 
@@ -202,10 +272,10 @@ snp_start:
     xorl %eax, %eax
     lock cmpxchgl %ecx, snp_boot_cpu_claimed
     jz 7f
-    lock incl snp_ap_waiting
+    lock incl ap_waiting
 8:
     pause
-    cmpl $0, snp_ap_release
+    cmpl $0, ap_release
     je 8b
     jmp snp_ap_start
 7:
@@ -238,19 +308,7 @@ snp_start:
 
     build_boot_tables
 
-    movl %cr4, %eax
-    orl $0x20, %eax                 /* CR4.PAE */
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $0xc0000080, %ecx          /* IA32_EFER, written, never read (no #VC for RDMSR): */
-    movl $0x1100, %eax              /* SVME, as the launch VMSA has it, | LME */
-    xorl %edx, %edx
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
-    movl %eax, %cr0
-    ljmpl $0x08, $snp_start64
+    enter_long_mode snp_start64, 1
 
 snp_no_cbit:
     movl $0xc0010130, %ecx          /* the GHCB MSR: termination request */
@@ -267,19 +325,7 @@ snp_no_cbit:
        one without a stack, waits here for good. */
 snp_ap_start:
     load_boot_segments
-    movl %cr4, %eax
-    orl $0x20, %eax                 /* CR4.PAE */
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $0xc0000080, %ecx          /* IA32_EFER: SVME | LME, as for the boot vCPU */
-    movl $0x1100, %eax
-    xorl %edx, %edx
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000001, %eax           /* CR0.PG | CR0.PE */
-    movl %eax, %cr0
-    ljmpl $0x08, $snp_ap_start64
+    enter_long_mode snp_ap_start64, 1
 
     .code64
 snp_start64:
@@ -287,15 +333,17 @@ snp_start64:
     jmp start64_common
 
 snp_ap_start64:
+    movl $1, %esi                   /* SNP */
+ap_start64:
     movl $1, %eax
-    lock xaddl %eax, snp_ap_next(%rip)
+    lock xaddl %eax, ap_next(%rip)
     cmpl ${max_cpus}, %eax
     jae 9f
-    leaq snp_ap_stacks(%rip), %rcx
+    leaq ap_stacks(%rip), %rcx
     movq (%rcx,%rax,8), %rsp
     testq %rsp, %rsp
     jz 9f
-    movl %eax, %edi                 /* the slot */
+    movl %eax, %edi                 /* the slot; %esi: SNP or not */
     xorl %ebp, %ebp
     call svsm_ap_main
 9:
@@ -334,6 +382,7 @@ start64_common:
     cpuid_entry_size = const CPUID_ENTRY_SIZE,
     cpuid_ebx = const CPUID_ENTRY_EBX,
     max_cpus = const crate::cpu::percpu::MAX_CPUS,
+    tramp = const crate::cpu::percpu::AP_TRAMPOLINE,
     term_no_cbit = const ((termination::NO_CBIT as u32) << 16) | ((TERMINATION_SET as u32) << 12) | 0x100,
     options(att_syntax)
 );

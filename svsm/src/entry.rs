@@ -141,6 +141,7 @@ extern "C" fn svsm_main(boot_info: u64) -> ! {
             service.tpm,
             alloc::boxed::Box::new(service.attestation),
             mm::image(),
+            &clock,
         );
     }
 

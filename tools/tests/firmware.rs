@@ -259,3 +259,147 @@ fn the_attestation_protocol_binds_the_nonce_and_the_ek_the_tpm_holds() {
     assert_eq!(&services[le32(40)..le32(40) + le32(44)], &manifest[..]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `TPM2_CreatePrimary` of an RSA-2048 storage key in the owner hierarchy (password session,
+/// empty auth) whose `unique` field is `unique`: a fresh key generation every time.
+fn create_primary_rsa(unique: &[u8; 32]) -> Vec<u8> {
+    let mut public = Vec::new();
+    public.extend_from_slice(&0x0001u16.to_be_bytes()); // TPM_ALG_RSA
+    public.extend_from_slice(&0x000Bu16.to_be_bytes()); // nameAlg SHA-256
+    public.extend_from_slice(&0x0003_0072u32.to_be_bytes()); // restricted decrypt, fixed
+    public.extend_from_slice(&0u16.to_be_bytes()); // authPolicy
+    public.extend_from_slice(&[0x00, 0x06, 0x00, 0x80, 0x00, 0x43]); // AES-128-CFB
+    public.extend_from_slice(&0x0010u16.to_be_bytes()); // scheme NULL
+    public.extend_from_slice(&2048u16.to_be_bytes());
+    public.extend_from_slice(&0u32.to_be_bytes()); // exponent 65537
+    public.extend_from_slice(&32u16.to_be_bytes());
+    public.extend_from_slice(unique);
+    let mut c = Vec::new();
+    c.extend_from_slice(&0x8002u16.to_be_bytes());
+    c.extend_from_slice(&0u32.to_be_bytes()); // size, below
+    c.extend_from_slice(&0x0000_0131u32.to_be_bytes()); // TPM_CC_CreatePrimary
+    c.extend_from_slice(&0x4000_0001u32.to_be_bytes()); // TPM_RH_OWNER
+    c.extend_from_slice(&9u32.to_be_bytes());
+    c.extend_from_slice(&[0x40, 0, 0, 0x09, 0, 0, 0x01, 0, 0]); // TPM_RS_PW
+    c.extend_from_slice(&[0, 4, 0, 0, 0, 0]); // inSensitive
+    c.extend_from_slice(&(public.len() as u16).to_be_bytes());
+    c.extend_from_slice(&public);
+    c.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // outsideInfo, creationPCR
+    let n = c.len() as u32;
+    c[2..6].copy_from_slice(&n.to_be_bytes());
+    c
+}
+
+/// `CALL_ON` payload: the vCPU, then the registers.
+fn call_on(vcpu: u8, regs: Registers) -> Vec<u8> {
+    let mut p = vec![vcpu];
+    for r in [regs.rax, regs.rcx, regs.rdx, regs.r8, regs.r9] {
+        p.extend_from_slice(&r.to_le_bytes());
+    }
+    p
+}
+
+/// Under `-smp 2`, the second vCPU generates an RSA-2048 key (`SVSM_VTPM_CMD`, holding the
+/// engine) while the first serves calls that need no engine: every one of those is answered
+/// before the key generation ends. What SEV-SNP's per-vCPU request loops rely on, run here on
+/// the real firmware with QEMU's multi-threaded TCG.
+#[test]
+fn a_vtpm_command_on_one_vcpu_stalls_no_other_vcpu() {
+    use svsm::platform::qemu_test::{ap_calling_area, kind, INITIAL_CAA};
+    use svsm::protocol::vtpm::SVSM_VTPM_CMD;
+    use tpm_proto::framing::svsm as wire;
+    let Some(image) = image() else { return };
+    let mut opts = FirmwareOptions::new(image);
+    opts.smp = 2;
+    let mut fw = Firmware::start(&opts).expect("firmware boots");
+    let log = std::fs::read_to_string(fw.log_path()).unwrap_or_default();
+    assert!(log.contains("1 serving"), "{log}");
+    let mut rsp = vec![0u8; 4096];
+    let n = fw
+        .send_command(0, &[0x80, 1, 0, 0, 0, 12, 0, 0, 1, 0x44, 0, 0], &mut rsp)
+        .expect("Startup");
+    assert_eq!(&rsp[6..n], &[0, 0, 0, 0], "TPM2_Startup(CLEAR)");
+
+    // vCPU 1: CreatePrimary RSA-2048 with a unique field no earlier run used.
+    let page: u64 = 0x40_0000;
+    let mut unique = [0u8; 32];
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    unique[..16].copy_from_slice(&nanos.to_le_bytes());
+    let mut req = vec![0u8; wire::PAGE_SIZE];
+    wire::write_request(&mut req, 0, &create_primary_rsa(&unique)).unwrap();
+    fw.write(page, &req).unwrap();
+    fw.write(ap_calling_area(1), &[1]).unwrap();
+    let t0 = std::time::Instant::now();
+    let keygen = fw
+        .post(
+            kind::CALL_ON,
+            &call_on(
+                1,
+                Registers {
+                    rax: Registers::request(2, SVSM_VTPM_CMD),
+                    rcx: page,
+                    ..Default::default()
+                },
+            ),
+        )
+        .unwrap();
+
+    // vCPU 0, meanwhile: set call_pending, QUERY_PROTOCOL (vTPM v1), five times.
+    let mut order = Vec::new();
+    let mut mine = Vec::new();
+    for _ in 0..5 {
+        let mut w = INITIAL_CAA.to_le_bytes().to_vec();
+        w.push(1);
+        mine.push(fw.post(kind::WRITE, &w).unwrap());
+        let query = Registers {
+            rax: Registers::request(0, 6),
+            rcx: (2 << 32) | 1,
+            ..Default::default()
+        };
+        mine.push(fw.post(kind::CALL_ON, &call_on(0, query)).unwrap());
+    }
+    let mut vcpu0_done = None;
+    let mut keygen_frame = None;
+    while keygen_frame.is_none() {
+        let f = fw.receive().expect("a response");
+        order.push(f.seq);
+        if f.seq == keygen {
+            keygen_frame = Some((f, t0.elapsed()));
+        } else {
+            assert_eq!(f.status, Status::Ok as u8, "vCPU 0's frame {}", f.seq);
+            if f.kind == kind::CALL_ON {
+                assert_eq!(u64::from_le_bytes(f.payload[..8].try_into().unwrap()), 0);
+                assert_eq!(
+                    u64::from_le_bytes(f.payload[8..16].try_into().unwrap()),
+                    (1 << 32) | 1,
+                    "vTPM protocol v1"
+                );
+            }
+            if order.len() == mine.len() {
+                vcpu0_done = Some(t0.elapsed());
+            }
+        }
+    }
+    let (f, keygen_time) = keygen_frame.unwrap();
+    assert_eq!(
+        &order[..mine.len()],
+        &mine[..],
+        "vCPU 0 was answered in full before vCPU 1's key generation ended"
+    );
+    assert_eq!(f.status, Status::Ok as u8);
+    assert_eq!(u64::from_le_bytes(f.payload[..8].try_into().unwrap()), 0);
+    eprintln!(
+        "vCPU 0: 10 frames answered in {:?}; vCPU 1: RSA-2048 CreatePrimary in {keygen_time:?}",
+        vcpu0_done.unwrap()
+    );
+    let mut out = Vec::new();
+    for at in (0..4096).step_by(2048) {
+        out.extend(fw.read(page + at, 2048).unwrap());
+    }
+    let tpm = wire::parse_response(&out).expect("response page");
+    assert_eq!(&tpm[6..10], &[0, 0, 0, 0], "CreatePrimary succeeded");
+    assert!(tpm.len() > 256 + 10, "an RSA-2048 public area");
+}

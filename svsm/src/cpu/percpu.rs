@@ -28,6 +28,15 @@ pub struct PerCpu {
 
 const _: () = assert!(core::mem::offset_of!(PerCpu, this) == 0);
 
+/// Where the boot CPU copies the SIPI trampoline under plain QEMU (boot code,
+/// `ap_trampoline`): below 1 MiB, 4 KiB aligned, outside the guest RAM of `qemu-test`.
+pub const AP_TRAMPOLINE: u64 = 0x8000;
+const _: () = assert!(AP_TRAMPOLINE.is_multiple_of(4096) && AP_TRAMPOLINE < 0x10_0000);
+
+/// Stack of each vCPU other than the boot vCPU: the engine runs on whichever vCPU sends a
+/// command (an RSA key generation included).
+pub const AP_STACK_SIZE: usize = 256 * 1024;
+
 /// No APIC ID known yet.
 const NO_APIC_ID: u32 = u32::MAX;
 
@@ -80,7 +89,7 @@ pub fn slot(slot: usize) -> Option<&'static PerCpu> {
 }
 
 #[cfg(target_os = "none")]
-pub use firmware::{current, enter};
+pub use firmware::{current, enter, release_aps, start_aps_by_sipi};
 
 #[cfg(target_os = "none")]
 mod firmware {
@@ -116,6 +125,116 @@ mod firmware {
         }
         ENTERED.store(true, Ordering::Release);
         Some(s)
+    }
+
+    extern "C" {
+        /// How many other vCPUs wait for the release (boot code, `.data`).
+        static ap_waiting: u32;
+        /// Set to release them (boot code, `.data`).
+        static mut ap_release: u32;
+        /// The top of each CPU slot's stack (boot code, `.data`).
+        static mut ap_stacks: [u64; MAX_CPUS];
+        /// The SIPI trampoline's bytes (boot code, `.rodata`).
+        static ap_trampoline: u8;
+        static ap_trampoline_end: u8;
+    }
+
+    /// What the other vCPUs run once in their slot: a platform's AP function and its argument.
+    static AP_ENTRY: AtomicU64 = AtomicU64::new(0);
+    static AP_ARG: AtomicU64 = AtomicU64::new(0);
+
+    /// How many other vCPUs wait for the release now.
+    fn waiting() -> usize {
+        // SAFETY: a u32 in the image's .data that the waiting vCPUs increment atomically (LOCK
+        // INC); a volatile load.
+        unsafe { core::ptr::read_volatile(&raw const ap_waiting) as usize }
+    }
+
+    /// Gives a stack to a CPU slot for each vCPU waiting for the release (at most
+    /// `MAX_CPUS - 1`), says what they run (`entry(arg)`, after [`enter`] and their own
+    /// GDT/TSS/IDT) and releases them. Returns (waiting, given a slot). A vCPU that arrives
+    /// later, or one beyond the slots, finds no stack and waits for good.
+    pub fn release_aps(entry: fn(u64) -> !, arg: u64) -> (usize, usize) {
+        let waiting = waiting();
+        let aps = waiting.min(MAX_CPUS - 1);
+        let stacks = (&raw mut ap_stacks).cast::<u64>();
+        for slot in 1..=aps {
+            let stack: &'static mut [u8] = alloc::vec![0u8; AP_STACK_SIZE].leak();
+            let top = (stack.as_ptr() as u64 + AP_STACK_SIZE as u64) & !0xF;
+            // SAFETY: `slot` < MAX_CPUS, inside the array; the vCPUs that read `ap_stacks`
+            // wait for `ap_release`, set below after these stores (and a fence); this CPU is
+            // the only writer.
+            unsafe { core::ptr::write_volatile(stacks.add(slot), top) };
+        }
+        AP_ARG.store(arg, Ordering::Release);
+        AP_ENTRY.store(entry as usize as u64, Ordering::Release);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        // SAFETY: a u32 in the image's .data that only this CPU writes; the waiting vCPUs
+        // read it.
+        unsafe { core::ptr::write_volatile(&raw mut ap_release, 1) };
+        (waiting, aps)
+    }
+
+    /// Under plain QEMU: copies the SIPI trampoline to [`AP_TRAMPOLINE`], sends INIT, SIPI,
+    /// SIPI to all other CPUs (local APIC at its default base, xAPIC mode), and waits until no
+    /// more arrive for 20 ms (at most 1 s). Returns how many wait for the release.
+    pub fn start_aps_by_sipi(clock: &crate::cpu::tsc::TscClock) -> usize {
+        let src = &raw const ap_trampoline;
+        let len = (&raw const ap_trampoline_end as usize) - (src as usize);
+        // SAFETY: `len` bytes of the image's .rodata (the trampoline) copied to low memory that
+        // is identity-mapped, not guest RAM on this platform and holds no Rust object.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src, AP_TRAMPOLINE as *mut u8, len.min(4096));
+        }
+        const ICR_LOW: u64 = 0xFEE0_0300;
+        const ALL_EXCLUDING_SELF: u32 = 0b11 << 18;
+        const INIT_ASSERT: u32 = 0x4500;
+        const STARTUP: u32 = 0x4600;
+        let icr = |value: u32| {
+            // SAFETY: the local APIC's interrupt command register at its default physical
+            // base, identity-mapped (first 4 GiB); an MMIO store that sends an IPI.
+            unsafe { core::ptr::write_volatile(ICR_LOW as *mut u32, value) };
+            // Wait for delivery (ICR bit 12, delivery status).
+            // SAFETY: as above, an MMIO load.
+            while unsafe { core::ptr::read_volatile(ICR_LOW as *const u32) } & (1 << 12) != 0 {
+                core::hint::spin_loop();
+            }
+        };
+        let vector = (AP_TRAMPOLINE >> 12) as u32;
+        icr(ALL_EXCLUDING_SELF | INIT_ASSERT);
+        icr(ALL_EXCLUDING_SELF | STARTUP | vector);
+        icr(ALL_EXCLUDING_SELF | STARTUP | vector);
+        let start = clock.now_ms();
+        let (mut seen, mut since) = (0, start);
+        while clock.now_ms() - since < 20 && clock.now_ms() - start < 1000 {
+            let n = waiting();
+            if n != seen {
+                (seen, since) = (n, clock.now_ms());
+            }
+            core::hint::spin_loop();
+        }
+        seen
+    }
+
+    /// The Rust entry of every vCPU other than the boot vCPU (`ap_start64`, boot code), on the
+    /// stack of CPU slot `slot` (`snp`: from an SEV-SNP launch, else plain QEMU): its slot, its
+    /// own GDT, TSS (IST stacks) and IDT, then what [`release_aps`] was told. Nothing here
+    /// raises #VC (no I/O, CPUID or intercepted MSR), so an SNP vCPU gets to register its GHCB
+    /// page first thing in `entry`. A vCPU that cannot get there halts.
+    #[no_mangle]
+    extern "C" fn svsm_ap_main(slot: u32, _snp: u32) -> ! {
+        if enter(slot as usize).is_none() {
+            crate::cpu::halt()
+        }
+        crate::cpu::idt::install();
+        let entry = AP_ENTRY.load(Ordering::Acquire);
+        if entry == 0 {
+            crate::cpu::halt()
+        }
+        // SAFETY: `entry` is the `fn(u64) -> !` that `release_aps` stored before releasing
+        // this vCPU; a function pointer round-trips through an integer of its width.
+        let entry = unsafe { core::mem::transmute::<usize, fn(u64) -> !>(entry as usize) };
+        entry(AP_ARG.load(Ordering::Acquire))
     }
 
     /// The current CPU's slot.

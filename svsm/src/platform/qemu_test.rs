@@ -36,6 +36,14 @@
 //! | 3 `READ` | u64 GPA, u32 length 1..=4096 (within one page) | the bytes |
 //! | 4 `CALL` | u64 RAX, RCX, RDX, R8, R9 | u64 RAX, RCX, RDX, R8, R9 after the call |
 //! | 5 `SIGNAL` | u8: 1 power on (`_TPM_Init`), 2 power off, 3 cancel on, 4 cancel off | — |
+//! | 6 `CALL_ON` | u8 vCPU (CPU slot, 0 = the boot vCPU), then `CALL`'s registers | as `CALL` |
+//!
+//! `CALL_ON` runs the call on that vCPU, whose calling area is [`ap_calling_area`] (the boot
+//! vCPU's is the `HELLO` one). For another vCPU the firmware goes on serving frames while the
+//! call runs there, and that vCPU sends the response when it is done: responses to `CALL_ON`
+//! may come after those of later requests (match them by sequence number). A vCPU that does
+//! not exist, or still has a call waiting, answers [`Status::NoVcpu`]. QEMU's `-smp N` gives
+//! the firmware N vCPUs (it starts the others with INIT/SIPI, `cpu::percpu`).
 //!
 //! All integers are little-endian. `CALL` answers status [`Status::NoCall`] (registers
 //! unchanged) when the calling area's `call_pending` is clear, exactly as a VMGEXIT without a
@@ -59,6 +67,12 @@ use core::ops::Range;
 pub const GUEST_RAM: Range<u64> = 0x10_0000..0x800_0000;
 /// The calling area the guest starts with.
 pub const INITIAL_CAA: u64 = GUEST_RAM.start;
+
+/// The calling area of the vCPU in CPU slot `slot` (≥ 1): the top pages of guest RAM, one
+/// each.
+pub const fn ap_calling_area(slot: usize) -> u64 {
+    GUEST_RAM.end - slot as u64 * PAGE_SIZE
+}
 /// The APIC IDs of the simulated guest's vCPUs.
 pub const APIC_IDS: [u32; 4] = [0, 1, 2, 3];
 /// The VMPL the simulated guest runs at.
@@ -82,6 +96,7 @@ pub mod kind {
     pub const READ: u8 = 3;
     pub const CALL: u8 = 4;
     pub const SIGNAL: u8 = 5;
+    pub const CALL_ON: u8 = 6;
 }
 
 /// Power and cancel signals (`SIGNAL` payload).
@@ -107,6 +122,8 @@ pub enum Status {
     Memory = 4,
     /// `CALL` without `call_pending` set: nothing ran.
     NoCall = 5,
+    /// `CALL_ON` a vCPU that does not exist or still has a call waiting: nothing ran.
+    NoVcpu = 6,
 }
 
 impl Status {
@@ -118,6 +135,7 @@ impl Status {
             Status::BadPayload,
             Status::Memory,
             Status::NoCall,
+            Status::NoVcpu,
         ]
         .into_iter()
         .find(|s| *s as u8 == b)
@@ -264,17 +282,43 @@ impl<P: vtpm::Platform> Signals for vtpm::Tpm<P> {
     }
 }
 
+/// RAX, RCX, RDX, R8, R9 from the 40 bytes at `p`.
+fn registers(p: &[u8]) -> Registers {
+    Registers {
+        rax: le64(&p[0..]),
+        rcx: le64(&p[8..]),
+        rdx: le64(&p[16..]),
+        r8: le64(&p[24..]),
+        r9: le64(&p[32..]),
+    }
+}
+
 fn le64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     u64::from_le_bytes(a)
 }
 
-/// Answers one decoded request (or framing error) with the response frame's bytes.
+/// Hands a `CALL_ON` to another vCPU: (vCPU slot, sequence number, registers); `false` if that
+/// vCPU does not exist or still has a call waiting.
+pub type Post<'a> = &'a mut dyn FnMut(usize, u16, Registers) -> bool;
+
+/// The response to a call: its status and the registers after it.
+pub fn call_response(handled: bool, regs: &Registers) -> (Status, Vec<u8>) {
+    let mut v = Vec::with_capacity(40);
+    for r in [regs.rax, regs.rcx, regs.rdx, regs.r8, regs.r9] {
+        v.extend_from_slice(&r.to_le_bytes());
+    }
+    (if handled { Status::Ok } else { Status::NoCall }, v)
+}
+
+/// Answers one decoded request (or framing error) with the response frame's bytes; none (an
+/// empty vector) for a `CALL_ON` handed to another vCPU through `post`, which answers itself.
 pub fn respond<M, E, P>(
     svsm: &Svsm<M, E, P>,
     cpu: &mut Cpu,
     request: Result<Frame, FrameError>,
+    post: Post<'_>,
 ) -> Vec<u8>
 where
     M: GuestMemory,
@@ -284,10 +328,10 @@ where
     let (kind, seq, status, payload) = match request {
         Err(e) => (e.kind, e.seq, Status::BadFrame, Vec::new()),
         Ok(f) if f.status != 0 => (f.kind, f.seq, Status::BadFrame, Vec::new()),
-        Ok(f) => {
-            let (status, payload) = serve(svsm, cpu, f.kind, &f.payload);
-            (f.kind, f.seq, status, payload)
-        }
+        Ok(f) => match serve(svsm, cpu, f.kind, f.seq, &f.payload, post) {
+            Some((status, payload)) => (f.kind, f.seq, status, payload),
+            None => return Vec::new(),
+        },
     };
     Frame {
         kind,
@@ -298,7 +342,14 @@ where
     .encode(RESPONSE_MAGIC)
 }
 
-fn serve<M, E, P>(svsm: &Svsm<M, E, P>, cpu: &mut Cpu, kind: u8, p: &[u8]) -> (Status, Vec<u8>)
+fn serve<M, E, P>(
+    svsm: &Svsm<M, E, P>,
+    cpu: &mut Cpu,
+    kind: u8,
+    seq: u16,
+    p: &[u8],
+    post: Post<'_>,
+) -> Option<(Status, Vec<u8>)>
 where
     M: GuestMemory,
     E: Engine + Signals,
@@ -306,7 +357,7 @@ where
 {
     let ok = |v: Vec<u8>| (Status::Ok, v);
     let mem_err = |e: GuestMemError| (Status::Memory, alloc::vec![e.code()]);
-    match kind {
+    Some(match kind {
         kind::HELLO if p.is_empty() => {
             let mut v = Vec::with_capacity(24);
             v.extend_from_slice(&cpu.caa.to_le_bytes());
@@ -342,19 +393,20 @@ where
             }
         }
         kind::CALL if p.len() == 40 => {
-            let mut regs = Registers {
-                rax: le64(&p[0..]),
-                rcx: le64(&p[8..]),
-                rdx: le64(&p[16..]),
-                r8: le64(&p[24..]),
-                r9: le64(&p[32..]),
-            };
+            let mut regs = registers(p);
             let handled = svsm.handle_vmgexit(cpu, &mut regs);
-            let mut v = Vec::with_capacity(40);
-            for r in [regs.rax, regs.rcx, regs.rdx, regs.r8, regs.r9] {
-                v.extend_from_slice(&r.to_le_bytes());
+            call_response(handled, &regs)
+        }
+        kind::CALL_ON if p.len() == 41 && p[0] == 0 => {
+            let mut regs = registers(&p[1..]);
+            let handled = svsm.handle_vmgexit(cpu, &mut regs);
+            call_response(handled, &regs)
+        }
+        kind::CALL_ON if p.len() == 41 => {
+            if post(usize::from(p[0]), seq, registers(&p[1..])) {
+                return None;
             }
-            (if handled { Status::Ok } else { Status::NoCall }, v)
+            (Status::NoVcpu, Vec::new())
         }
         kind::SIGNAL if p.len() == 1 => {
             match p[0] {
@@ -362,15 +414,15 @@ where
                 signal::POWER_OFF => svsm.engine.lock().power_off(),
                 signal::CANCEL_ON => svsm.engine.lock().set_cancel(true),
                 signal::CANCEL_OFF => svsm.engine.lock().set_cancel(false),
-                _ => return (Status::BadPayload, Vec::new()),
+                _ => return Some((Status::BadPayload, Vec::new())),
             }
             ok(Vec::new())
         }
-        kind::HELLO | kind::WRITE | kind::READ | kind::CALL | kind::SIGNAL => {
+        kind::HELLO | kind::WRITE | kind::READ | kind::CALL | kind::SIGNAL | kind::CALL_ON => {
             (Status::BadPayload, Vec::new())
         }
         _ => (Status::BadKind, Vec::new()),
-    }
+    })
 }
 
 /// PVALIDATE and the RMP VMSA attribute, simulated for a guest RAM range: a validated bit per
@@ -491,10 +543,13 @@ pub use firmware::{com2_present, run};
 mod firmware {
     use super::*;
     use crate::cpu::io::Port;
+    use crate::cpu::lock::SpinLock;
+    use crate::cpu::percpu::MAX_CPUS;
     use crate::mm::guest::IdentityMapped;
     use crate::protocol::attest::Attestation;
     use crate::protocol::core::Vcpus;
     use crate::protocol::{Caller, Machine};
+    use core::sync::atomic::{AtomicBool, Ordering};
 
     const DATA: Port = Port::com2(0);
     const IER: Port = Port::com2(1);
@@ -540,12 +595,76 @@ mod firmware {
         }
     }
 
+    /// The SVSM of this platform, as the firmware builds it.
+    type QemuSvsm = Svsm<IdentityMapped, vtpm::Tpm<crate::platform::CpuPlatform>, SimulatedRmp>;
+
+    /// The SVSM, for the other vCPUs (set once, before they are released).
+    static SHARED: SpinLock<Option<&'static QemuSvsm>> = SpinLock::new(None);
+    /// Each vCPU's waiting `CALL_ON` (sequence number, registers).
+    static MAILBOX: [SpinLock<Option<(u16, Registers)>>; MAX_CPUS] =
+        [const { SpinLock::new(None) }; MAX_CPUS];
+    /// Which vCPUs run their loop.
+    static SERVING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+    /// One writer of frames at a time on COM2.
+    static COM2_OUT: SpinLock<()> = SpinLock::new(());
+
+    fn send(frame: &[u8]) {
+        let _out = COM2_OUT.lock();
+        write_all(frame);
+    }
+
+    /// Hands `regs` (request `seq`) to the vCPU in slot `slot`.
+    fn post(slot: usize, seq: u16, regs: Registers) -> bool {
+        if slot == 0 || !SERVING.get(slot).is_some_and(|s| s.load(Ordering::Acquire)) {
+            return false;
+        }
+        let mut mailbox = MAILBOX[slot].lock();
+        if mailbox.is_some() {
+            return false;
+        }
+        *mailbox = Some((seq, regs));
+        true
+    }
+
+    /// Another vCPU's loop: takes the calls posted to it and answers each on COM2 itself.
+    fn ap_loop(_: u64) -> ! {
+        let Some(svsm) = *SHARED.lock() else {
+            crate::cpu::halt()
+        };
+        let slot = crate::cpu::percpu::current().slot();
+        let mut cpu = Cpu {
+            caller: Caller {
+                vmpl: GUEST_VMPL,
+                sev_features: 0,
+            },
+            caa: ap_calling_area(slot),
+        };
+        SERVING[slot].store(true, Ordering::Release);
+        loop {
+            let Some((seq, mut regs)) = MAILBOX[slot].lock().take() else {
+                core::hint::spin_loop();
+                continue;
+            };
+            let handled = svsm.handle_vmgexit(&mut cpu, &mut regs);
+            let (status, payload) = call_response(handled, &regs);
+            let frame = Frame {
+                kind: kind::CALL_ON,
+                status: status as u8,
+                seq,
+                payload,
+            };
+            send(&frame.encode(RESPONSE_MAGIC));
+        }
+    }
+
     /// Serves frames on COM2 forever with `engine` (already manufactured) behind the real
-    /// dispatcher. `image` is the SVSM's own memory.
-    pub fn run<E: Engine + Signals>(
-        engine: E,
+    /// dispatcher, on this vCPU and on every other vCPU QEMU gave (each with its own loop and
+    /// calling area, sharing the SVSM). `image` is the SVSM's own memory.
+    pub fn run(
+        engine: vtpm::Tpm<crate::platform::CpuPlatform>,
         attestation: alloc::boxed::Box<dyn Attestation + Send>,
         image: Range<u64>,
+        clock: &crate::cpu::tsc::TscClock,
     ) -> ! {
         let map = guest_map(image);
         let Some(mem) = IdentityMapped::new(&map) else {
@@ -558,7 +677,23 @@ mod firmware {
             pages: SimulatedRmp::new(GUEST_RAM),
             vcpus: Vcpus::new(&APIC_IDS),
         };
-        let svsm = Svsm::new(machine, engine, Some(attestation));
+        let svsm: &'static QemuSvsm = alloc::boxed::Box::leak(alloc::boxed::Box::new(Svsm::new(
+            machine,
+            engine,
+            Some(attestation),
+        )));
+        *SHARED.lock() = Some(svsm);
+        let arrived = crate::cpu::percpu::start_aps_by_sipi(clock);
+        let (_, aps) = crate::cpu::percpu::release_aps(ap_loop, 0);
+        let start = clock.now_ms();
+        while (1..=aps).any(|s| !SERVING[s].load(Ordering::Acquire))
+            && clock.now_ms() - start < 1000
+        {
+            core::hint::spin_loop();
+        }
+        let serving = (1..=aps)
+            .filter(|&s| SERVING[s].load(Ordering::Acquire))
+            .count();
         let mut cpu = Cpu {
             caller: Caller {
                 vmpl: GUEST_VMPL,
@@ -568,6 +703,9 @@ mod firmware {
         };
         init();
         log::info!(
+            "qemu-test: {arrived} other vCPUs started, {serving} serving (CALL_ON 1..={serving})"
+        );
+        log::info!(
             "{READY_LINE}: frames on COM2, guest RAM {:#x}..{:#x}, calling area {:#x}",
             GUEST_RAM.start,
             GUEST_RAM.end,
@@ -576,8 +714,10 @@ mod firmware {
         let mut decoder = Decoder::new(REQUEST_MAGIC);
         loop {
             if let Some(request) = decoder.push(read_byte()) {
-                let response = respond(&svsm, &mut cpu, request);
-                write_all(&response);
+                let response = respond(svsm, &mut cpu, request, &mut post);
+                if !response.is_empty() {
+                    send(&response);
+                }
             }
         }
     }
@@ -686,7 +826,7 @@ mod tests {
                 x as u8
             };
             if let Some(r) = d.push(b) {
-                let rsp = respond(&s.svsm, &mut s.cpu, r);
+                let rsp = respond(&s.svsm, &mut s.cpu, r, &mut |_, _, _| false);
                 assert!(rsp.len() >= HEADER + 4);
             }
         }
@@ -695,7 +835,7 @@ mod tests {
     fn exchange(s: &mut testutil::TestSvsm, kind: u8, payload: &[u8]) -> Frame {
         let mut d = Decoder::new(REQUEST_MAGIC);
         let req = decode_all(&mut d, &request(kind, 42, payload)).remove(0);
-        let rsp = respond(&s.svsm, &mut s.cpu, req);
+        let rsp = respond(&s.svsm, &mut s.cpu, req, &mut |_, _, _| false);
         let mut d = Decoder::new(RESPONSE_MAGIC);
         let f = decode_all(&mut d, &rsp).remove(0).unwrap();
         assert_eq!((f.kind, f.seq), (kind, 42));
@@ -776,6 +916,44 @@ mod tests {
         assert_eq!(le64(&f.payload), SvsmError::UnsupportedProtocol.code());
     }
 
+    /// `CALL_ON` vCPU 0 runs here; another vCPU's call is posted (and answered by that vCPU,
+    /// so nothing now) or, if it cannot take it, answered `NO_VCPU`.
+    #[test]
+    fn call_on_runs_here_for_vcpu_0_and_posts_for_the_others() {
+        let mut s = testutil::svsm();
+        let on = |vcpu: u8| {
+            let mut p = std::vec![vcpu];
+            p.extend_from_slice(&Registers::request(2, 0).to_le_bytes());
+            p.extend_from_slice(&[7; 32]);
+            p
+        };
+        exchange(&mut s, kind::WRITE, &write_payload(CAA, &[1]));
+        let f = exchange(&mut s, kind::CALL_ON, &on(0));
+        assert_eq!(f.status, Status::Ok as u8);
+        assert_eq!((le64(&f.payload), le64(&f.payload[8..])), (0, 1 << 8));
+
+        let mut posted = Vec::new();
+        let mut d = Decoder::new(REQUEST_MAGIC);
+        let req = decode_all(&mut d, &request(kind::CALL_ON, 77, &on(3))).remove(0);
+        let rsp = respond(&s.svsm, &mut s.cpu, req, &mut |slot, seq, regs| {
+            posted.push((slot, seq, regs));
+            true
+        });
+        assert!(rsp.is_empty(), "the other vCPU answers");
+        assert_eq!(posted.len(), 1);
+        assert_eq!((posted[0].0, posted[0].1), (3, 77));
+        assert_eq!(posted[0].2.rax, Registers::request(2, 0));
+        assert_eq!(posted[0].2.r9, 0x0707_0707_0707_0707);
+
+        let f = exchange(&mut s, kind::CALL_ON, &on(5));
+        assert_eq!(f.status, Status::NoVcpu as u8);
+        assert!(f.payload.is_empty());
+        let f = exchange(&mut s, kind::CALL_ON, &on(1)[..40]);
+        assert_eq!(f.status, Status::BadPayload as u8);
+        assert!(s.engine().seen.is_empty(), "QUERY only");
+        assert_eq!(ap_calling_area(1), GUEST_RAM.end - 4096);
+    }
+
     #[test]
     fn bad_payloads_kinds_and_status_bytes_are_answered_not_obeyed() {
         let mut s = testutil::svsm();
@@ -810,7 +988,7 @@ mod tests {
         .encode(REQUEST_MAGIC);
         let mut d = Decoder::new(REQUEST_MAGIC);
         let req = decode_all(&mut d, &frame).remove(0);
-        let rsp = respond(&s.svsm, &mut s.cpu, req);
+        let rsp = respond(&s.svsm, &mut s.cpu, req, &mut |_, _, _| false);
         assert_eq!(rsp[5], Status::BadFrame as u8);
         assert!(s.engine().seen.is_empty());
         frame.clear();

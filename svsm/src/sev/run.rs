@@ -33,7 +33,6 @@ use crate::protocol::attest::Attestation;
 use crate::protocol::core::{PageState, PvalidateFail, Vcpus};
 use crate::protocol::vtpm::Engine;
 use crate::protocol::{Caller, Cpu, Machine, Svsm, SvsmError, SvsmResult};
-use core::sync::atomic::{AtomicUsize, Ordering};
 use log::{error, info};
 
 /// `SEV_FEATURES` of the guest's VMSA: SNPActive.
@@ -294,8 +293,15 @@ pub fn launch<E: Engine + Send + 'static>(
         engine,
         Some(attestation),
     )));
-    release_aps(svsm);
-    info!("running the guest at VMPL1");
+    /// The vCPUs share the SVSM by reference: it must be `Sync` (its state is behind locks).
+    fn shared_by_all_cpus<T: Sync>(_: &T) {}
+    shared_by_all_cpus(svsm);
+    let (waiting, aps) =
+        crate::cpu::percpu::release_aps(ap_loop::<E>, svsm as *const SnpSvsm<E> as u64);
+    if waiting > aps {
+        error!("{waiting} other vCPUs, {aps} served: the SVSM serves at most {MAX_CPUS} vCPUs");
+    }
+    info!("{aps} other vCPUs released; running the guest at VMPL1");
     serve(svsm, bsp_apic_id, Some((own, start.caa)))
 }
 
@@ -384,96 +390,26 @@ fn serve<E: Engine>(svsm: &SnpSvsm<E>, apic_id: u32, own: Option<(OwnVmsa, u64)>
     }
 }
 
-extern "C" {
-    /// Set to release the other vCPUs from `snp_start` (boot code, `.data`).
-    static mut snp_ap_release: u32;
-    /// How many other vCPUs wait in `snp_start` (boot code, `.data`).
-    static snp_ap_waiting: u32;
-    /// The top of each CPU slot's stack (boot code, `.data`).
-    static mut snp_ap_stacks: [u64; MAX_CPUS];
-}
-
-/// Stack of each vCPU other than the boot vCPU: the engine runs on whichever vCPU sends a
-/// command (an RSA key generation included).
-const AP_STACK_SIZE: usize = 256 * 1024;
-
-/// What the other vCPUs run once up: the request loop over the SVSM the boot vCPU built
-/// (a `fn(usize) -> !` made for its engine type, and the SVSM's address).
-static AP_ENTRY: AtomicUsize = AtomicUsize::new(0);
-static AP_SVSM: AtomicUsize = AtomicUsize::new(0);
-
-/// An AP's request loop: the SVSM at `svsm` (the boot vCPU's, leaked: 'static).
-fn ap_loop<E: Engine + Send + 'static>(svsm: usize) -> ! {
-    // SAFETY: `svsm` is the address `release_aps` stored: a leaked `SnpSvsm<E>`, shared by
-    // reference only (its state is behind its locks), for the firmware's whole life.
+/// An AP's request loop over the SVSM at `svsm` (the boot vCPU's, leaked: 'static), run by
+/// [`crate::cpu::percpu::release_aps`] once the vCPU has its slot and tables: its own GHCB page
+/// first (before anything that could raise #VC or log), its APIC ID, then the loop.
+fn ap_loop<E: Engine + Send + 'static>(svsm: u64) -> ! {
+    // SAFETY: `svsm` is the address `launch` gave `release_aps`: a leaked `SnpSvsm<E>`,
+    // shared by reference only (its state is behind its locks), for the firmware's whole life.
     let svsm = unsafe { &*(svsm as *const SnpSvsm<E>) };
     let cpu = crate::cpu::percpu::current();
-    let Some(apic_id) = cpu.apic_id() else {
+    if super::snp::register_this_cpu().is_err() {
+        crate::cpu::halt()
+    }
+    let Some(apic_id) = own_apic_id() else {
+        error!("vCPU slot {}: no APIC ID from the hypervisor", cpu.slot());
         crate::cpu::halt()
     };
+    cpu.set_apic_id(apic_id);
     if !svsm.machine.lock().vcpus.add_apic_id(apic_id) {
         error!("vCPU slot {}: APIC ID {apic_id} is taken", cpu.slot());
         crate::cpu::halt()
     }
     info!("vCPU with APIC ID {apic_id} (slot {}) serving", cpu.slot());
     serve(svsm, apic_id, None)
-}
-
-/// Gives a stack to a CPU slot for each vCPU waiting in `snp_start`, says what they run, and
-/// releases them. Before this, the page tables are final (`guest_ram` mapped high memory).
-fn release_aps<E: Engine + Send + 'static>(svsm: &'static SnpSvsm<E>) {
-    /// The vCPUs share the SVSM by reference: it must be `Sync` (its state is behind locks).
-    fn shared_by_all_cpus<T: Sync>(_: &T) {}
-    shared_by_all_cpus(svsm);
-    // SAFETY: a u32 in the image's .data that the waiting vCPUs increment atomically (LOCK
-    // INC); a volatile load. Every vCPU of the launch started with the boot vCPU and has long
-    // arrived; one arriving later finds no stack and waits for good.
-    let waiting = unsafe { core::ptr::read_volatile(&raw const snp_ap_waiting) } as usize;
-    let aps = waiting.min(MAX_CPUS - 1);
-    if waiting > aps {
-        error!("{waiting} other vCPUs, {aps} served: the SVSM serves at most {MAX_CPUS} vCPUs");
-    }
-    info!("{aps} other vCPUs: starting their request loops");
-    let stacks = (&raw mut snp_ap_stacks).cast::<u64>();
-    for slot in 1..=aps {
-        let stack: &'static mut [u8] = alloc::vec![0u8; AP_STACK_SIZE].leak();
-        let top = (stack.as_ptr() as u64 + AP_STACK_SIZE as u64) & !0xF;
-        // SAFETY: `slot` < MAX_CPUS, inside the array; the vCPUs that read `snp_ap_stacks`
-        // wait for `snp_ap_release`, set below after these stores (and a fence); this CPU is
-        // the only writer.
-        unsafe { core::ptr::write_volatile(stacks.add(slot), top) };
-    }
-    AP_SVSM.store(svsm as *const SnpSvsm<E> as usize, Ordering::Release);
-    AP_ENTRY.store(ap_loop::<E> as fn(usize) -> ! as usize, Ordering::Release);
-    core::sync::atomic::fence(Ordering::SeqCst);
-    // SAFETY: a u32 in the image's .data that only this CPU writes; the waiting vCPUs read it.
-    unsafe { core::ptr::write_volatile(&raw mut snp_ap_release, 1) };
-}
-
-/// The Rust entry of every vCPU other than the boot vCPU (`snp_ap_start64`, boot code), on the
-/// stack of CPU slot `slot`: its slot, its own GDT, TSS (IST stacks) and IDT, its own GHCB page,
-/// its APIC ID, then the request loop. A vCPU that cannot get there halts.
-#[no_mangle]
-extern "C" fn svsm_ap_main(slot: u32) -> ! {
-    let Some(cpu) = crate::cpu::percpu::enter(slot as usize) else {
-        crate::cpu::halt()
-    };
-    crate::cpu::idt::install();
-    if super::snp::register_this_cpu().is_err() {
-        crate::cpu::halt()
-    }
-    let Some(apic_id) = own_apic_id() else {
-        error!("vCPU slot {slot}: no APIC ID from the hypervisor");
-        crate::cpu::halt()
-    };
-    cpu.set_apic_id(apic_id);
-    let entry = AP_ENTRY.load(Ordering::Acquire);
-    let svsm = AP_SVSM.load(Ordering::Acquire);
-    if entry == 0 {
-        crate::cpu::halt()
-    }
-    // SAFETY: `entry` is the `fn(usize) -> !` that `release_aps` stored (`ap_loop::<E>`) before
-    // releasing this vCPU; a function pointer round-trips through usize.
-    let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
-    entry(svsm)
 }

@@ -51,6 +51,8 @@ pub struct FirmwareOptions {
     pub ready_timeout: Duration,
     /// How long one frame exchange may take (a command under TCG may be slow).
     pub io_timeout: Duration,
+    /// vCPUs (QEMU `-smp`): the firmware serves `CALL_ON` on each.
+    pub smp: u32,
 }
 
 impl FirmwareOptions {
@@ -63,6 +65,7 @@ impl FirmwareOptions {
             log: None,
             ready_timeout: Duration::from_secs(300),
             io_timeout: Duration::from_secs(300),
+            smp: 1,
         }
     }
 }
@@ -75,6 +78,8 @@ pub struct Firmware {
     lifeline: Option<ChildStdin>,
     link: UnixStream,
     decoder: Decoder,
+    /// Frames [`Firmware::receive`] decoded but not yet returned.
+    received: std::collections::VecDeque<Frame>,
     seq: u16,
     /// The calling area's GPA.
     caa: u64,
@@ -114,6 +119,7 @@ impl std::fmt::Display for BridgeError {
                     Status::BadPayload => "BadPayload",
                     Status::Memory => "Memory",
                     Status::NoCall => "NoCall",
+                    Status::NoVcpu => "NoVcpu",
                 })
             ),
             BridgeError::Svsm(rax) => match SvsmError::from_code(*rax) {
@@ -175,6 +181,8 @@ impl Firmware {
             .args([
                 "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "256M",
             ])
+            .arg("-smp")
+            .arg(opts.smp.max(1).to_string())
             .args([
                 "-nodefaults",
                 "-display",
@@ -244,6 +252,7 @@ impl Firmware {
             lifeline,
             link,
             decoder: Decoder::new(RESPONSE_MAGIC),
+            received: std::collections::VecDeque::new(),
             seq: 0,
             caa: 0,
             page: 0,
@@ -297,6 +306,28 @@ impl Firmware {
     }
 
     fn exchange_inner(&mut self, kind: u8, payload: &[u8]) -> Result<Vec<u8>, BridgeError> {
+        let seq = self.post(kind, payload)?;
+        let f = self.receive()?;
+        let out_of_step = |what: &str| {
+            BridgeError::Io(io::Error::new(io::ErrorKind::InvalidData, what.to_owned()))
+        };
+        if !self.received.is_empty() {
+            return Err(out_of_step("bytes after the response"));
+        }
+        if f.seq != seq || f.kind != kind {
+            return Err(out_of_step("response out of step"));
+        }
+        if f.status == Status::Ok as u8 {
+            Ok(f.payload)
+        } else {
+            Err(BridgeError::Status(f.status, f.payload))
+        }
+    }
+
+    /// Sends one request frame without waiting for its response; returns its sequence number.
+    /// For exchanges the bridge does not make (`CALL_ON` to several vCPUs at once); collect
+    /// the responses with [`Firmware::receive`].
+    pub fn post(&mut self, kind: u8, payload: &[u8]) -> io::Result<u16> {
         self.seq = self.seq.wrapping_add(1);
         let frame = Frame {
             kind,
@@ -305,44 +336,34 @@ impl Firmware {
             payload: payload.to_vec(),
         };
         self.link.write_all(&frame.encode(REQUEST_MAGIC))?;
+        Ok(self.seq)
+    }
+
+    /// The next response frame, in the order the firmware sent them (after [`Firmware::post`];
+    /// a frame that arrived with an earlier one is kept for the next call).
+    pub fn receive(&mut self) -> io::Result<Frame> {
         let mut buf = [0u8; 4096];
         loop {
-            // A signal (a child exiting elsewhere in the process) may interrupt the wait.
+            if let Some(f) = self.received.pop_front() {
+                return Ok(f);
+            }
             let n = match self.link.read(&mut buf) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             };
-            if n == 0 {
-                return Err(BridgeError::Io(io::ErrorKind::UnexpectedEof.into()));
-            }
-            for (i, &b) in buf[..n].iter().enumerate() {
-                let Some(r) = self.decoder.push(b) else {
-                    continue;
-                };
-                if i + 1 != n {
-                    return Err(BridgeError::Io(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "bytes after the response",
-                    )));
+            for &b in &buf[..n] {
+                match self.decoder.push(b) {
+                    Some(Ok(f)) => self.received.push_back(f),
+                    Some(Err(_)) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "bad response CRC",
+                        ))
+                    }
+                    None => {}
                 }
-                let f = r.map_err(|_| {
-                    BridgeError::Io(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "bad response CRC",
-                    ))
-                })?;
-                if f.seq != self.seq || f.kind != kind {
-                    return Err(BridgeError::Io(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "response out of step",
-                    )));
-                }
-                return if f.status == Status::Ok as u8 {
-                    Ok(f.payload)
-                } else {
-                    Err(BridgeError::Status(f.status, f.payload))
-                };
             }
         }
     }
