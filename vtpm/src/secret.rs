@@ -67,15 +67,51 @@ impl AuthValue {
         let len_ok = presented.len() == self.len as usize && presented.len() <= MAX_DIGEST_SIZE;
         let m = presented.len().min(MAX_DIGEST_SIZE);
         other[..m].copy_from_slice(&presented[..m]);
-        let eq = self.buf.ct_eq(&other);
+        let eq = ct_eq_fixed(&self.buf, &other);
         other.zeroize();
         bool::from(eq) & len_ok
     }
 }
 
+/// Constant-time equality of two equal-size buffers: the differences of every 8-byte word are
+/// OR-ed together with no branch on the data, and only the result becomes a [`subtle::Choice`]
+/// (one optimisation barrier, where `<[u8]>::ct_eq` puts one on every byte).
+fn ct_eq_fixed<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::Choice {
+    let mut diff = 0u64;
+    let (wa, ta) = a.as_chunks::<8>();
+    let (wb, tb) = b.as_chunks::<8>();
+    for (x, y) in wa.iter().zip(wb) {
+        diff |= u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y);
+    }
+    for (x, y) in ta.iter().zip(tb) {
+        diff |= u64::from(x ^ y);
+    }
+    diff.ct_eq(&0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_size_comparison_sees_every_byte() {
+        let a = [0x5Au8; 64];
+        assert!(bool::from(ct_eq_fixed(&a, &a)));
+        for i in 0..64 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!bool::from(ct_eq_fixed(&a, &b)), "byte {i} bit {bit}");
+            }
+        }
+        let (x, mut y) = ([1u8; 13], [1u8; 13]);
+        assert!(bool::from(ct_eq_fixed(&x, &y)));
+        y[12] = 0;
+        assert!(
+            !bool::from(ct_eq_fixed(&x, &y)),
+            "the tail after the last word"
+        );
+    }
 
     #[test]
     fn auth_value_ignores_trailing_zeros() {
