@@ -36,9 +36,9 @@ use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermission
 use super::secrets::{SecretsPage, SvsmInfo, SECRETS_PAGE_SIZE};
 use super::vmsa::{self, VMEXIT_VMGEXIT, VMSA_SIZE};
 use crate::mm::guest::GuestMemory;
-use crate::protocol::core::PageState;
+use crate::protocol::core::{PageState, Vcpu};
 use crate::protocol::vtpm::Engine;
-use crate::protocol::{Cpu, Svsm};
+use crate::protocol::{Caller, Cpu, Svsm};
 use core::ops::Range;
 
 /// Where `evtpm igvm` puts the launch-information page: below the secrets and CPUID pages
@@ -470,6 +470,55 @@ pub trait GuestVmsa {
     fn write(&mut self, page: &[u8; VMSA_SIZE]);
 }
 
+/// The VMSA a vCPU's request loop runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The SVSM's own first VMSA of the guest (boot vCPU only, until the guest registers one).
+    Own,
+    /// A VMSA the guest registered (`SVSM_CORE_CREATE_VCPU`), at this GPA.
+    Guest(u64),
+}
+
+/// One vCPU's request-loop state: what it runs and that vCPU's side of the calls ([`Cpu`]:
+/// the caller, the calling area, which `SVSM_CORE_REMAP_CA` moves). Pure, so the loop's
+/// decisions are tested on the host; the firmware's loop (`sev::run`) asks [`LoopState::next`]
+/// before every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopState {
+    current: Option<(Target, Cpu)>,
+}
+
+impl LoopState {
+    /// The boot vCPU's: its own VMSA with calling area `caa`.
+    pub fn boot(caller: Caller, caa: u64) -> LoopState {
+        LoopState {
+            current: Some((Target::Own, Cpu { caller, caa })),
+        }
+    }
+
+    /// Another vCPU's: nothing to run until the guest registers a VMSA for it.
+    pub fn idle() -> LoopState {
+        LoopState { current: None }
+    }
+
+    /// What to run next, given what the guest has registered for this vCPU's APIC ID now
+    /// ([`crate::protocol::core::Vcpus::of`]): the same VMSA as before keeps its [`Cpu`] (a
+    /// moved calling area stays moved); a newly registered one takes over with the calling
+    /// area it was registered with; one that was deleted leaves nothing to run (`None`). The
+    /// SVSM's own VMSA runs until the guest registers one, and never again after.
+    pub fn next(&mut self, registered: Option<Vcpu>, caller: Caller) -> Option<(Target, &mut Cpu)> {
+        match (registered, self.current) {
+            (Some(v), Some((Target::Guest(gpa), _))) if gpa == v.vmsa => {}
+            (Some(v), _) => {
+                self.current = Some((Target::Guest(v.vmsa), Cpu { caller, caa: v.caa }));
+            }
+            (None, Some((Target::Guest(_), _))) => self.current = None,
+            (None, _) => {}
+        }
+        self.current.as_mut().map(|(t, cpu)| (*t, cpu))
+    }
+}
+
 /// What one [`turn`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
@@ -509,6 +558,63 @@ pub fn turn<M: GuestMemory, E: Engine, P: PageState>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vcpu_loop_runs_its_own_vmsa_until_the_guest_registers_one() {
+        let caller = Caller {
+            vmpl: 1,
+            sev_features: 1,
+        };
+        let v = |vmsa, caa| Vcpu {
+            apic_id: 0,
+            vmsa,
+            caa,
+        };
+        let mut l = LoopState::boot(caller, 0x1000);
+        let (t, cpu) = l.next(None, caller).unwrap();
+        assert_eq!((t, cpu.caa), (Target::Own, 0x1000));
+        cpu.caa = 0x1008; // SVSM_CORE_REMAP_CA
+        assert_eq!(l.next(None, caller).unwrap().1.caa, 0x1008, "stays moved");
+        // The guest registers a VMSA for this vCPU (at GPA 0: a GPA like any other).
+        let (t, cpu) = l.next(Some(v(0, 0x2000)), caller).unwrap();
+        assert_eq!((t, cpu.caa), (Target::Guest(0), 0x2000));
+        cpu.caa = 0x2010;
+        let (t, cpu) = l.next(Some(v(0, 0x2000)), caller).unwrap();
+        assert_eq!(
+            (t, cpu.caa),
+            (Target::Guest(0), 0x2010),
+            "same VMSA, same calling area"
+        );
+        // A newer one takes over; deleting it leaves nothing, not the SVSM's own.
+        let (t, cpu) = l.next(Some(v(0x5000, 0x6000)), caller).unwrap();
+        assert_eq!((t, cpu.caa), (Target::Guest(0x5000), 0x6000));
+        assert!(l.next(None, caller).is_none());
+        assert!(l.next(None, caller).is_none());
+        assert_eq!(
+            l.next(Some(v(0x7000, 0x8000)), caller).map(|(t, _)| t),
+            Some(Target::Guest(0x7000))
+        );
+    }
+
+    #[test]
+    fn another_vcpu_loop_waits_for_a_registration() {
+        let caller = Caller {
+            vmpl: 1,
+            sev_features: 1,
+        };
+        let mut l = LoopState::idle();
+        assert!(l.next(None, caller).is_none());
+        let v = Vcpu {
+            apic_id: 3,
+            vmsa: 0x9000,
+            caa: 0xA000,
+        };
+        let (t, cpu) = l.next(Some(v), caller).unwrap();
+        assert_eq!(
+            (t, cpu.caa, cpu.caller),
+            (Target::Guest(0x9000), 0xA000, caller)
+        );
+    }
     use crate::protocol::testutil::{query_vtpm_protocol, svsm, write, CAA};
     use crate::protocol::Registers;
     use alloc::vec::Vec;

@@ -21,7 +21,9 @@ use super::ghcb::msr;
 use super::ghcb::{ap_creation_info1, exit_code, ApCreation, Field, Ghcb};
 use super::guest_request::ghcb_transport::SharedMemory;
 use super::instr;
-use super::launch::{self, GuestVmsa, LaunchInfo, GUEST_VMPL, LAUNCH_INFO_GPA, MEMORY_MAP_GPA};
+use super::launch::{
+    self, GuestVmsa, LaunchInfo, LoopState, Target, GUEST_VMPL, LAUNCH_INFO_GPA, MEMORY_MAP_GPA,
+};
 use super::layout::{termination, CPUID_GPA};
 use super::rmp::{PvalidateResult, RmpAttributes, RmpadjustResult, VmplPermissions};
 use super::secrets::SecretsPage;
@@ -32,7 +34,7 @@ use crate::mm::guest::{GuestMap, GuestMemory, GuestRegion, IdentityMapped, PageS
 use crate::protocol::attest::Attestation;
 use crate::protocol::core::{PageState, PvalidateFail, Vcpus};
 use crate::protocol::vtpm::Engine;
-use crate::protocol::{Caller, Cpu, Machine, Svsm, SvsmError, SvsmResult};
+use crate::protocol::{Caller, Machine, Svsm, SvsmError, SvsmResult};
 use log::{error, info};
 
 /// `SEV_FEATURES` of the guest's VMSA: SNPActive.
@@ -331,43 +333,18 @@ fn serve<E: Engine>(svsm: &SnpSvsm<E>, apic_id: u32, own: Option<(OwnVmsa, u64)>
     let Ok(run) = msr::run_vmpl_request(GUEST_VMPL) else {
         terminate(termination::RUN_VMPL)
     };
-    let (mut own_vmsa, own_caa) = match own {
-        Some((v, caa)) => (Some(v), caa),
-        None => (None, 0),
+    let (mut own_vmsa, mut state) = match own {
+        Some((v, caa)) => (Some(v), LoopState::boot(GUEST, caa)),
+        None => (None, LoopState::idle()),
     };
-    // The VMSA running now (0: the SVSM's own) and this vCPU's side of its calls.
-    let mut current: Option<(u64, Cpu)> = own_vmsa.as_ref().map(|_| {
-        (
-            0,
-            Cpu {
-                caller: GUEST,
-                caa: own_caa,
-            },
-        )
-    });
     loop {
         let registered = svsm.machine.lock().vcpus.of(apic_id);
-        match (registered, current) {
-            (Some(v), Some((gpa, _))) if gpa == v.vmsa => {}
-            (Some(v), _) => {
-                current = Some((
-                    v.vmsa,
-                    Cpu {
-                        caller: GUEST,
-                        caa: v.caa,
-                    },
-                ))
-            }
-            // SVSM_CORE_DELETE_VCPU took this vCPU's VMSA away: nothing to run until another.
-            (None, Some((gpa, _))) if gpa != 0 => current = None,
-            (None, _) => {}
-        }
-        let Some((gpa, cpu)) = current.as_mut() else {
+        let Some((target, cpu)) = state.next(registered, GUEST) else {
             core::hint::spin_loop();
             continue;
         };
         if msr::decode_run_vmpl(instr::msr_protocol(run)).is_err() {
-            if own_vmsa.is_some() && *gpa == 0 {
+            if target == Target::Own {
                 error!("the hypervisor refused to run VMPL1");
                 terminate(termination::RUN_VMPL);
             }
@@ -376,16 +353,17 @@ fn serve<E: Engine>(svsm: &SnpSvsm<E>, apic_id: u32, own: Option<(OwnVmsa, u64)>
             core::hint::spin_loop();
             continue;
         }
-        if *gpa == 0 {
-            if let Some(v) = own_vmsa.as_mut() {
-                launch::turn(svsm, cpu, v);
+        match target {
+            Target::Own => {
+                if let Some(v) = own_vmsa.as_mut() {
+                    launch::turn(svsm, cpu, v);
+                }
             }
-        } else {
-            launch::turn(svsm, cpu, &mut OwnVmsa { va: *gpa });
-        }
-        if registered.is_some() {
-            // The guest took over from the SVSM's own VMSA for good.
-            own_vmsa = None;
+            Target::Guest(gpa) => {
+                // The guest took over from the SVSM's own VMSA for good.
+                own_vmsa = None;
+                launch::turn(svsm, cpu, &mut OwnVmsa { va: gpa });
+            }
         }
     }
 }
