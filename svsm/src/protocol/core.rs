@@ -464,6 +464,11 @@ mod tests {
         assert_eq!(r.rax, 0);
         assert_eq!(s.cpu.caa, 0x30_0008);
         assert_eq!(read(&s, 0x30_0008, 8), [0; 8]);
+        assert_eq!(
+            read(&s, CAA, 1),
+            [0],
+            "the call completes in the area it was made from"
+        );
     }
 
     #[test]

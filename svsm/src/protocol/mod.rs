@@ -272,16 +272,16 @@ impl<M: GuestMemory, E: Engine, P: PageState> Svsm<M, E, P> {
     /// that calling area. Returns whether a call was handled; without one (flag clear, or a
     /// calling area the guest may no longer name) the registers are left alone.
     pub fn handle_vmgexit(&self, cpu: &mut Cpu, regs: &mut Registers) -> bool {
-        if !self.call_pending(cpu.caa) {
+        // The call completes in the area it was made from, even if it moved the calling area
+        // (`SVSM_CORE_REMAP_CA`).
+        let caa = cpu.caa;
+        if !self.call_pending(caa) {
             return false;
         }
         dispatch(self, cpu, regs);
         let mut m = self.machine.lock();
         let m = &mut *m;
-        if let Ok(flag) = m
-            .map
-            .region(cpu.caa, 1, 1, crate::mm::guest::PageSize::Small)
-        {
+        if let Ok(flag) = m.map.region(caa, 1, 1, crate::mm::guest::PageSize::Small) {
             let _ = m.mem.copy_out(&flag, &[0]);
         }
         true
