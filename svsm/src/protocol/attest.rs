@@ -202,9 +202,9 @@ pub fn handle<M: GuestMemory, E: Engine, P: PageState>(
         .as_ref()
         .ok_or(SvsmError::UnsupportedCall)?;
     let report_size = evidence::report::offset::SIZE;
+    let vtpm = service.lock().vtpm_manifest().to_vec();
     let asked = {
         let m = svsm.machine.lock();
-        let vtpm = service.lock().vtpm_manifest().to_vec();
         read_request(&m.map, &m.mem, call, vtpm, report_size, regs)?
     };
     let mut h = Sha512::new();
