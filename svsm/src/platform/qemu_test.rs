@@ -595,6 +595,12 @@ mod firmware {
         }
     }
 
+    /// The simulated guest every vCPU serves: VMPL1, no SEV features.
+    const GUEST: Caller = Caller {
+        vmpl: GUEST_VMPL,
+        sev_features: 0,
+    };
+
     /// The SVSM of this platform, as the firmware builds it.
     type QemuSvsm = Svsm<IdentityMapped, vtpm::Tpm<crate::platform::CpuPlatform>, SimulatedRmp>;
 
@@ -633,10 +639,7 @@ mod firmware {
         };
         let slot = crate::cpu::percpu::current().slot();
         let mut cpu = Cpu {
-            caller: Caller {
-                vmpl: GUEST_VMPL,
-                sev_features: 0,
-            },
+            caller: GUEST,
             caa: ap_calling_area(slot),
         };
         SERVING[slot].store(true, Ordering::Release);
@@ -695,10 +698,7 @@ mod firmware {
             .filter(|&s| SERVING[s].load(Ordering::Acquire))
             .count();
         let mut cpu = Cpu {
-            caller: Caller {
-                vmpl: GUEST_VMPL,
-                sev_features: 0,
-            },
+            caller: GUEST,
             caa: INITIAL_CAA,
         };
         init();
