@@ -53,6 +53,17 @@ pub(crate) struct Sequence {
     pub ticket_safe: bool,
 }
 
+impl Drop for Sequence {
+    /// An HMAC sequence's inner hash has absorbed `key ⊕ ipad`: its chaining value computes
+    /// the HMAC's inner hash for any message, so it is wiped with the sequence (the outer key
+    /// wipes itself). Hash and event sequences hold only the caller's own data.
+    fn drop(&mut self) {
+        if let SequenceKind::Hmac { inner, .. } = &mut self.kind {
+            zeroize::Zeroize::zeroize(inner);
+        }
+    }
+}
+
 /// The private key material of a loaded object (`TPMU_SENSITIVE_COMPOSITE`). Wiped on drop.
 #[derive(Debug, Clone)]
 pub(crate) enum KeyMaterial {

@@ -5,11 +5,33 @@ use tpm_proto::MAX_DIGEST_SIZE;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// An `authValue` (Part 1, 17.6.4): at most the size of the largest digest.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+///
+/// Invariant: the octets of `buf` past `len` are zero (every constructor starts from a zeroed
+/// buffer, and trimming only drops zero octets), so wiping the first `len` octets wipes the
+/// value. Most authValues are empty or short, and every command with a session drops several
+/// copies: wiping all 64 octets one volatile store at a time was a visible share of a
+/// password-authorized command.
+#[derive(Clone)]
 pub(crate) struct AuthValue {
     buf: [u8; MAX_DIGEST_SIZE],
     len: u8,
 }
+
+impl Zeroize for AuthValue {
+    fn zeroize(&mut self) {
+        let n = (self.len as usize).min(MAX_DIGEST_SIZE);
+        self.buf[..n].zeroize();
+        self.len.zeroize();
+    }
+}
+
+impl Drop for AuthValue {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for AuthValue {}
 
 impl core::fmt::Debug for AuthValue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -68,7 +90,8 @@ impl AuthValue {
         let m = presented.len().min(MAX_DIGEST_SIZE);
         other[..m].copy_from_slice(&presented[..m]);
         let eq = ct_eq_fixed(&self.buf, &other);
-        other.zeroize();
+        // Only the first `m` octets were written.
+        other[..m].zeroize();
         bool::from(eq) & len_ok
     }
 }
@@ -111,6 +134,17 @@ mod tests {
             !bool::from(ct_eq_fixed(&x, &y)),
             "the tail after the last word"
         );
+    }
+
+    #[test]
+    fn wiping_an_auth_value_leaves_no_octet() {
+        for v in [&b"secret"[..], b"pw\0\0", &[0xFF; 64], b"", b"\0a\0"] {
+            let mut a = AuthValue::new(v).unwrap();
+            assert!(a.buf[a.len as usize..].iter().all(|&b| b == 0), "{v:?}");
+            a.zeroize();
+            assert_eq!(a.buf, [0u8; MAX_DIGEST_SIZE], "{v:?}");
+            assert!(a.is_empty());
+        }
     }
 
     #[test]

@@ -70,12 +70,15 @@ impl<'c> Sessions<'c> {
 
     /// Parses the authorization area and checks each session's form (reference
     /// `RetrieveSessionData`).
+    /// Fills `self`, which must be [`Sessions::none`]: parsed in place, because a `Sessions`
+    /// is several hundred bytes and returning one by value copies it.
     pub fn parse<P: Platform>(
+        &mut self,
         tpm: &Tpm<P>,
         mut area: Reader<'c>,
         desc: &CommandDesc,
-    ) -> Result<Sessions<'c>, Rc> {
-        let mut s = Sessions::none();
+    ) -> Result<(), Rc> {
+        let s = self;
         while !area.is_empty() {
             let i = s.count;
             if i == MAX_SESSIONS {
@@ -139,7 +142,7 @@ impl<'c> Sessions<'c> {
             s.list[i] = Some(a);
             s.count += 1;
         }
-        Ok(s)
+        Ok(())
     }
 
     /// Checks that every handle needing authorization has a session and that each session
@@ -358,6 +361,19 @@ impl<'c> Sessions<'c> {
         params: &mut [u8],
         w: &mut Writer<'_>,
     ) -> Result<(), Rc> {
+        // Password sessions only (the common case): no nonce, HMAC, audit or encryption to
+        // produce, so the acknowledgements are all there is (what the general path below
+        // computes for them, without first collecting authValues it would not use).
+        if self.iter().all(|(_, s)| s.session_handle == Handle::Pw) {
+            tpm.exclusive_audit = None;
+            for _ in self.iter() {
+                w.u16(0).map_err(size_err)?;
+                w.u8(TpmaSession::CONTINUE_SESSION.bits())
+                    .map_err(size_err)?;
+                w.u16(0).map_err(size_err)?;
+            }
+            return Ok(());
+        }
         // New nonces first: encryption and response HMACs use them.
         for (_, s) in self.iter() {
             if s.session_handle == Handle::Pw {

@@ -306,7 +306,8 @@ fn run<P: Platform>(
     }
 
     // Authorization area.
-    let mut sessions = if hdr.tag == St::Sessions {
+    let mut sessions = Sessions::none();
+    if hdr.tag == St::Sessions {
         let auth_size = r.u32()? as usize;
         if auth_size < 9 || auth_size > r.remaining() {
             return Err(Rc::Size);
@@ -315,10 +316,8 @@ fn run<P: Platform>(
             return Err(Rc::AuthContext);
         }
         let area = r.sub(auth_size)?;
-        Sessions::parse(tpm, area, desc)?
-    } else {
-        Sessions::none()
-    };
+        sessions.parse(tpm, area, desc)?;
+    }
     let raw_params = r.rest();
     sessions.authorize(tpm, desc, &handles, locality, raw_params)?;
     // Command audit: the cpHash in the audit algorithm, over the parameters as received.

@@ -32,6 +32,11 @@ const IV512: [u64; 8] = [
     0x5be0cd19137e2179,
 ];
 
+/// The first 64 bytes of `block` as the one-block slice SHA-1/SHA-256 compress.
+fn block64(block: &[u8; 128]) -> &[GenericArray<u8, sha2::digest::consts::U64>] {
+    core::slice::from_ref(GenericArray::from_slice(&block[..64]))
+}
+
 /// An incremental hash whose whole state can be written out and read back.
 #[derive(Clone, Zeroize)]
 pub struct ResumableHash {
@@ -77,6 +82,8 @@ impl ResumableHash {
         self.alg.block_size()
     }
 
+    /// Compresses the full block in place (the compression functions take the block by
+    /// reference: no copy of it).
     fn compress(&mut self) {
         match self.alg {
             HashAlg::Sha1 => {
@@ -84,7 +91,7 @@ impl ResumableHash {
                 st.iter_mut()
                     .zip(self.state)
                     .for_each(|(d, s)| *d = s as u32);
-                sha1::compress(&mut st, &[*GenericArray::from_slice(&self.block[..64])]);
+                sha1::compress(&mut st, block64(&self.block));
                 self.state
                     .iter_mut()
                     .zip(st)
@@ -95,7 +102,7 @@ impl ResumableHash {
                 st.iter_mut()
                     .zip(self.state)
                     .for_each(|(d, s)| *d = s as u32);
-                sha2::compress256(&mut st, &[*GenericArray::from_slice(&self.block[..64])]);
+                sha2::compress256(&mut st, block64(&self.block));
                 self.state
                     .iter_mut()
                     .zip(st)
@@ -104,7 +111,7 @@ impl ResumableHash {
             HashAlg::Sha384 | HashAlg::Sha512 => {
                 sha2::compress512(
                     &mut self.state,
-                    &[*GenericArray::from_slice(&self.block[..])],
+                    core::slice::from_ref(GenericArray::from_slice(&self.block[..])),
                 );
             }
         }
@@ -162,9 +169,8 @@ impl ResumableHash {
                 }
             }
         }
-        let d = Digest::from_slice(&out[..self.alg.size()]);
-        out.zeroize();
-        d
+        // The digest is the result handed out, not a secret of the sequence: no wiping.
+        Digest::from_slice(&out[..self.alg.size()])
     }
 
     /// Reads a state written by [`Marshal`]; anything inconsistent is `TPM_RC_VALUE`.
