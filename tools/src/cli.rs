@@ -347,6 +347,11 @@ pub struct SuiteArgs {
     /// its TPM to itself); 0 skips that run.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub block: usize,
+    /// Start the three servers on CPU N (`taskset -c N`) while this client stays where it was
+    /// started: every round trip then wakes a server on another CPU, as for a client and a TPM
+    /// that each have a CPU (pin the client with `taskset` or `BENCH_CPU`).
+    #[arg(long, value_name = "N")]
+    pub server_cpu: Option<usize>,
 }
 
 pub fn main() -> ExitCode {

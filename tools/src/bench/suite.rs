@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,13 +50,26 @@ impl Drop for Proc {
     }
 }
 
+/// `program` as a command, run on CPU `cpu` (through util-linux's `taskset`) if one is given.
+fn pinned(program: &std::ffi::OsStr, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(n) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(n.to_string()).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 /// Starts this executable with `args` and reads its "listening on k=v …" line.
 fn spawn_self(
     name: &'static str,
     args: &[&str],
+    cpu: Option<usize>,
 ) -> Result<(Proc, HashMap<String, String>), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
+    let mut child = pinned(exe.as_os_str(), cpu)
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -94,10 +107,10 @@ fn free_pair() -> Result<u16, String> {
 }
 
 /// Starts swtpm (socket, TPM 2, started, throw-away state) and waits until it accepts.
-fn spawn_swtpm(bin: &PathBuf, state: &PathBuf) -> Result<(Proc, String), String> {
+fn spawn_swtpm(bin: &Path, state: &PathBuf, cpu: Option<usize>) -> Result<(Proc, String), String> {
     let port = free_pair()?;
     std::fs::create_dir_all(state).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
+    let child = pinned(bin.as_os_str(), cpu)
         .args(["socket", "--tpm2"])
         .arg(format!("--server=type=tcp,port={port}"))
         .arg(format!("--ctrl=type=tcp,port={}", port + 1))
@@ -134,12 +147,17 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
     let (evtpm, ev_addrs) = spawn_self(
         "evtpm",
         &["serve", "--swtpm", "127.0.0.1:0", "--startup", "clear"],
+        a.server_cpu,
     )?;
     let (echo, echo_addrs) = spawn_self(
         "echo",
         &["bench-echo", "--listen", "127.0.0.1:0", "--swtpm"],
+        a.server_cpu,
     )?;
-    let (swtpm, sw_addr) = spawn_swtpm(&a.swtpm_bin, state)?;
+    let (swtpm, sw_addr) = spawn_swtpm(&a.swtpm_bin, state, a.server_cpu)?;
+    if let Some(n) = a.server_cpu {
+        println!("servers on CPU {n}, this client where it was started");
+    }
     let targets = [
         ("evtpm", Target::Swtpm(ev_addrs["swtpm"].clone())),
         ("swtpm", Target::Swtpm(sw_addr)),
