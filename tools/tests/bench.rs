@@ -124,7 +124,7 @@ fn bench_suite_runs_evtpm_swtpm_and_the_floor() {
     assert!(stdout.contains("evtpm/swtpm"), "{stdout}");
     let json = stdout.lines().last().unwrap();
     assert!(
-        json.starts_with("{\"suite\":\"evtpm-bench\",\"iterations\":5,"),
+        json.starts_with("{\"suite\":\"evtpm-bench\",\"server_cpu\":null,\"iterations\":5,"),
         "{json}"
     );
     assert!(

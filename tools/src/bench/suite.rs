@@ -232,6 +232,7 @@ fn run_in(a: &SuiteArgs, state: &PathBuf) -> Result<(), String> {
     println!(
         "{}",
         json(
+            a.server_cpu,
             &fast,
             steady.as_ref(),
             &keys,
@@ -435,6 +436,7 @@ fn total(r: &Report) -> f64 {
 /// the keys mix also ran in blocks) and whether all of issue 4's serve-level targets are met in
 /// the interleaved runs. Each `reports` slice is evtpm, swtpm, echo.
 pub fn json(
+    server_cpu: Option<usize>,
     fast: &[Report],
     steady: Option<&(usize, Vec<Report>)>,
     keys: &[Report],
@@ -449,8 +451,10 @@ pub fn json(
             "null".into()
         }
     };
+    // Where the servers ran: `null` for the CPU(s) the client was started on.
+    let server_cpu = server_cpu.map_or("null".to_string(), |n| n.to_string());
     let mut s = format!(
-        "{{\"suite\":\"evtpm-bench\",\"iterations\":{},\"targets\":[{},{},{}],\"evtpm_vs_swtpm\":{{",
+        "{{\"suite\":\"evtpm-bench\",\"server_cpu\":{server_cpu},\"iterations\":{},\"targets\":[{},{},{}],\"evtpm_vs_swtpm\":{{",
         ev.iterations,
         ev.json("evtpm"),
         sw.json("swtpm"),
