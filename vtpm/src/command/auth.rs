@@ -70,6 +70,7 @@ impl<'c> Sessions<'c> {
 
     /// Parses the authorization area and checks each session's form (reference
     /// `RetrieveSessionData`).
+    ///
     /// Fills `self`, which must be [`Sessions::none`]: parsed in place, because a `Sessions`
     /// is several hundred bytes and returning one by value copies it.
     pub fn parse<P: Platform>(
